@@ -1,0 +1,1 @@
+"""Where trials run: connecting to or starting Ray."""

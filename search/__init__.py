@@ -1,0 +1,1 @@
+"""How trials are run and reported: the CLI, the tuner, the report."""

@@ -1,0 +1,34 @@
+"""What every lenstune command does with a problem the user can fix: one line, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable
+
+from trainables.errors import UserError
+
+USAGE_ERROR = 2
+
+
+def exits_cleanly(main: Callable[..., int]) -> Callable[..., int]:
+    """Wrap a CLI main so a UserError prints `error: ...` on stderr and returns exit code 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs) -> int:
+        try:
+            return main(*args, **kwargs)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return USAGE_ERROR
+
+    return wrapper
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one `error:` line and exit code 2, like every other problem."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
+        sys.exit(USAGE_ERROR)

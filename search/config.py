@@ -1,0 +1,95 @@
+"""The typed configuration of one search, built from the command line."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainables.errors import UserError
+
+TASK_NAMES = ("superres",)
+
+# The defaults of every size-like option, per preset. `laptop` finishes on 2 CPU cores in a few
+# minutes; `cluster` is the reference scale, for GPUs.
+PRESETS: dict[str, dict] = {
+    "laptop": {"sim_count": 600, "num_samples": 8, "max_epochs": 6, "grace_epochs": 2,
+               "concurrency": 2, "cpus_per_trial": 1.0, "gpus_per_trial": 0.0},
+    "cluster": {"sim_count": 10000, "num_samples": 64, "max_epochs": 40, "grace_epochs": 4,
+                "concurrency": 16, "cpus_per_trial": 2.0, "gpus_per_trial": 0.25},
+}
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("LENSTUNE_CACHE", Path.home() / ".cache" / "lenstune"))
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """One search: what task, on which data, how many trials, where results go."""
+
+    task: str
+    """superres (classify and anomaly follow)."""
+    name: str
+    """Experiment name: results go to storage/name."""
+    storage: str = "lenstune_results"
+    """A local folder (made absolute) or a pyarrow URI (s3://, gs://)."""
+    data: Path | None = None
+    """A data set in the task's layout; None simulates (once) the embedded default."""
+    sim_count: int = 600
+    """Size of the simulated default data set (pairs for superres)."""
+    val_fraction: float = 0.1
+    num_samples: int = 8
+    """Trials to run, warm-start points included."""
+    max_epochs: int = 6
+    grace_epochs: int = 2
+    """ASHA never stops a trial before this many epochs."""
+    concurrency: int = 2
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    lr_range: tuple[float, float] = (1e-5, 1e-3)
+    """Bounds of the searched base learning rate."""
+    max_lr_ratio: float = 10.0
+    """Largest max_lr / base_lr the search tries."""
+    seed: int = 0
+    resume: bool = False
+    address: str | None = None
+    dashboard: bool = True
+    cache_dir: Path = field(default_factory=default_cache_dir)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASK_NAMES:
+            raise UserError(f"--task {self.task!r}: unknown task; known: {', '.join(TASK_NAMES)}")
+        for flag, value in (("--num-samples", self.num_samples), ("--max-epochs", self.max_epochs),
+                            ("--grace-epochs", self.grace_epochs),
+                            ("--concurrency", self.concurrency), ("--sim-count", self.sim_count)):
+            if value < 1:
+                raise UserError(f"{flag} must be positive, got {value}")
+        if self.grace_epochs > self.max_epochs:
+            raise UserError(f"--grace-epochs {self.grace_epochs} exceeds --max-epochs "
+                            f"{self.max_epochs}")
+        if self.cpus_per_trial <= 0:
+            raise UserError(f"--cpus-per-trial must be positive, got {self.cpus_per_trial}")
+        if self.gpus_per_trial < 0 or (self.gpus_per_trial > 1 and self.gpus_per_trial % 1):
+            raise UserError(f"--gpus-per-trial must be >= 0, and whole above 1, got "
+                            f"{self.gpus_per_trial}")
+        low, high = self.lr_range
+        if low <= 0 or high <= 0:
+            raise UserError(f"--lr-range must be positive, got {low} {high}")
+        if low >= high:
+            raise UserError(f"--lr-range is inverted or empty: {low} >= {high}")
+        if self.max_lr_ratio < 1:
+            raise UserError(f"--max-lr-ratio must be >= 1 (max_lr >= base_lr), got "
+                            f"{self.max_lr_ratio}")
+        if not 0 < self.val_fraction < 1:
+            raise UserError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+        if not self.name or "/" in self.name or self.name in (".", ".."):
+            raise UserError(f"--name {self.name!r}: must be a plain folder name")
+
+    @property
+    def is_uri(self) -> bool:
+        return "://" in self.storage
+
+    @property
+    def experiment_path(self) -> str:
+        return f"{self.storage.rstrip('/')}/{self.name}"

@@ -1,0 +1,176 @@
+"""The report of an experiment: leaderboard, best config, best checkpoint.
+
+`python -m search.report STORAGE/NAME` rewrites and prints it for a finished or partial search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from dataclasses import dataclass
+
+from ray.tune import ExperimentAnalysis
+
+from search import storage
+from search.cli import OneLineArgumentParser, exits_cleanly
+from spaces import SPACES
+from trainables.errors import UserError
+
+MANIFEST = "lenstune.json"
+"""Written by search.run beside Ray's files: what the search was, and the bicubic baseline."""
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: list[dict]
+    """Leaderboard rows, best first; the baseline row among them."""
+    columns: list[str]
+    best: dict | None
+    """The best trial's row, or None before any trial reported."""
+    unfinished: int
+    """Trials that were running or pending when the search stopped."""
+    markdown: str
+
+
+def _status(trial, epochs: int, max_epochs: int) -> str:
+    if trial.status == "TERMINATED":
+        return "complete" if epochs >= max_epochs else "stopped early"
+    return {"ERROR": "error", "RUNNING": "interrupted", "PAUSED": "interrupted",
+            "PENDING": "pending"}.get(trial.status, trial.status.lower())
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return f"{value:.4g}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def _rows(analysis: ExperimentAnalysis, manifest: dict) -> list[dict]:
+    space = SPACES[manifest["task"]]
+    metric, sign = space.METRIC, (1 if space.MODE == "max" else -1)
+    references = [dict(p) for p in space.WARM_START]
+    rows = []
+    for trial in analysis.trials:
+        config = dict(trial.config)
+        frame = analysis.trial_dataframes.get(trial.trial_id)
+        row = {"trial": trial.trial_id, **{k: config.get(k) for k in space.LEADERBOARD_PARAMS}}
+        row["lr"] = (f"{config['base_lr']:.2g}-{config['base_lr'] * config['lr_ratio']:.2g}"
+                     if "base_lr" in config else "")
+        row["reference"] = "yes" if any(all(config.get(k) == v for k, v in p.items())
+                                        for p in references) else ""
+        epochs = 0
+        best = {}
+        if frame is not None and not frame.empty and metric in frame:
+            epochs = int(frame["training_iteration"].max())
+            best = frame.loc[(sign * frame[metric]).idxmax()].to_dict()
+        row["epochs"] = epochs
+        row["best_epoch"] = int(best["training_iteration"]) if best else None
+        row["status"] = _status(trial, epochs, manifest["max_epochs"])
+        row |= {m: best.get(m, math.nan) for m in space.LEADERBOARD_METRICS}
+        rows.append(row)
+    baseline = manifest.get("baseline")
+    if baseline:
+        rows.append({"trial": manifest["baseline_name"], "status": "baseline",
+                     **{m: baseline.get(m, math.nan) for m in space.LEADERBOARD_METRICS}})
+    scored = [r for r in rows if not math.isnan(r.get(metric, math.nan))]
+    unscored = [r for r in rows if math.isnan(r.get(metric, math.nan))]
+    return sorted(scored, key=lambda r: -sign * r[metric]) + unscored
+
+
+def _markdown(manifest: dict, rows: list[dict], columns: list[str], best: dict | None) -> str:
+    space = SPACES[manifest["task"]]
+    metric = space.METRIC
+    lines = [f"# {manifest['task']} search `{manifest['name']}`", ""]
+    lines.append(f"Data: {manifest['data']} ({manifest['train_count']} train, "
+                 f"{manifest['val_count']} validation). Metric: {metric} ({space.MODE}); the "
+                 "metrics are those of each trial's best epoch, the one kept as its checkpoint.")
+    lines.append("")
+    if best is not None:
+        baseline = manifest.get("baseline") or {}
+        references = [r for r in rows if r.get("reference") == "yes"]
+        if metric in baseline:
+            lines.append(f"Best trial {best['trial']}: {metric} {best[metric]:.4f}, "
+                         f"{best[metric] - baseline[metric]:+.4f} against "
+                         f"{manifest['baseline_name']}.")
+        if references:
+            lines.append(f"Best reference configuration: {metric} {references[0][metric]:.4f}; "
+                         f"the search's best is {best[metric] - references[0][metric]:+.4f} "
+                         "from it.")
+        lines.append("")
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "---|" * len(columns))
+    for row in rows:
+        lines.append("| " + " | ".join(_format(row.get(c)) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def read_manifest(experiment: str) -> dict:
+    path = f"{experiment.rstrip('/')}/{MANIFEST}"
+    if not storage.exists(path):
+        raise UserError(f"{experiment}: not a lenstune experiment (no {MANIFEST})")
+    return json.loads(storage.read_text(path))
+
+
+def write_report(experiment: str) -> Report:
+    """Rebuild leaderboard.md/.csv, best_config.json and best/ from the experiment's files."""
+    experiment = storage.resolve_storage(experiment).rstrip("/")
+    manifest = read_manifest(experiment)
+    space = SPACES[manifest["task"]]
+    try:
+        analysis = ExperimentAnalysis(experiment, default_metric=space.METRIC,
+                                      default_mode=space.MODE)
+    except ValueError:
+        raise UserError(f"{experiment}: no Ray Tune experiment state yet") from None
+    rows = _rows(analysis, manifest)
+    columns = ["trial", *space.LEADERBOARD_PARAMS, "lr", "reference", "epochs", "best_epoch",
+               "status", *space.LEADERBOARD_METRICS]
+    trial_rows = [r for r in rows if r["status"] != "baseline"]
+    best = next((r for r in trial_rows if not math.isnan(r.get(space.METRIC, math.nan))), None)
+    markdown = _markdown(manifest, rows, columns, best)
+    storage.write_text(f"{experiment}/leaderboard.md", markdown)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    storage.write_text(f"{experiment}/leaderboard.csv", buffer.getvalue())
+    if best is not None:
+        trial = next(t for t in analysis.trials if t.trial_id == best["trial"])
+        storage.write_text(f"{experiment}/best_config.json",
+                           json.dumps(dict(trial.config), indent=2, sort_keys=True) + "\n")
+        checkpoint = analysis.get_best_checkpoint(trial)
+        if checkpoint is not None:
+            storage.copy_folder(checkpoint.filesystem, checkpoint.path, f"{experiment}/best")
+            summary = {"trial": best["trial"], "epoch": best["best_epoch"],
+                       "metrics": {m: best[m] for m in space.LEADERBOARD_METRICS},
+                       "config": dict(trial.config)}
+            storage.write_text(f"{experiment}/best/metrics.json", json.dumps(summary, indent=2))
+    unfinished = sum(r["status"] in ("interrupted", "pending") for r in trial_rows)
+    unfinished += max(0, manifest["num_samples"] - len(trial_rows))
+    return Report(rows, columns, best, unfinished, markdown)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = OneLineArgumentParser(
+        prog="python -m search.report",
+        description="Rewrite and print the leaderboard, best config and best checkpoint of an "
+                    "experiment (finished or partial).")
+    parser.add_argument("experiment", help="the experiment folder, STORAGE/NAME")
+    return parser.parse_args(argv)
+
+
+@exits_cleanly
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = write_report(args.experiment)
+    sys.stdout.write(report.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""`python -m search.run --task superres`: parse, prepare data, fit, report."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from search import storage
+from search.cli import OneLineArgumentParser, exits_cleanly
+from search.config import PRESETS, TASK_NAMES, SearchConfig, default_cache_dir
+from search.data import PreparedData, prepare_data
+from search.report import MANIFEST, read_manifest, write_report
+from trainables import __version__
+from trainables.errors import UserError
+
+INTERRUPTED = 130
+
+
+def parse_args(argv: list[str] | None) -> SearchConfig:
+    parser = OneLineArgumentParser(
+        prog="python -m search.run",
+        description="Hyperparameter search (Optuna TPE + ASHA on Ray Tune) for a DeepLense task.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--task", required=True, help=f"one of: {', '.join(TASK_NAMES)}")
+    add("--preset", choices=sorted(PRESETS), default="laptop",
+        help="defaults of the size options: laptop (2 CPU cores, minutes) or cluster "
+             "(reference scale, GPUs); any flag below overrides its preset value")
+    add("--data", type=Path, help="a data set in the task's layout; default: simulate (once, "
+        "cached) the embedded default data set")
+    add("--sim-count", type=int, help="size of the simulated default data set")
+    add("--num-samples", type=int, help="trials to run, the reference configurations included")
+    add("--max-epochs", type=int, help="epochs of a trial that ASHA never stops")
+    add("--grace-epochs", type=int, help="epochs before ASHA may stop a trial")
+    add("--concurrency", type=int, help="trials running at once")
+    add("--cpus-per-trial", type=float, help="CPUs per trial (also its torch threads)")
+    add("--gpus-per-trial", type=float, help="GPUs per trial; fractions pack trials on one GPU")
+    add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(1e-5, 1e-3),
+        help="bounds of the searched base learning rate of the cyclic schedule")
+    add("--max-lr-ratio", type=float, default=10.0,
+        help="largest max_lr/base_lr of the cyclic schedule the search tries")
+    add("--val-fraction", type=float, default=0.1, help="seeded validation split")
+    add("--storage", default="lenstune_results", help="results folder or URI (s3://, gs://)")
+    add("--name", help="experiment name; default: TASK-DATE-TIME")
+    add("--resume", action="store_true",
+        help="continue the interrupted experiment --name (its saved settings are used)")
+    add("--seed", type=int, default=0, help="seeds the search, the split and the trials")
+    add("--address", help="a running Ray cluster (auto, HOST:PORT, ray://HOST:10001); "
+        "default: start a local one")
+    add("--no-dashboard", action="store_true", help="do not start the Ray dashboard")
+    add("--cache-dir", type=Path, default=default_cache_dir(),
+        help="where the simulated default data set is kept (env LENSTUNE_CACHE)")
+    args = parser.parse_args(argv)
+    if args.resume and not args.name:
+        raise UserError("--resume needs --name of the experiment to continue")
+    sizes = {k: v for k, v in vars(args).items() if k in PRESETS[args.preset] and v is not None}
+    return SearchConfig(
+        task=args.task, name=args.name or f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}",
+        storage=storage.resolve_storage(args.storage), data=args.data,
+        val_fraction=args.val_fraction, lr_range=tuple(args.lr_range),
+        max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
+        address=args.address, dashboard=not args.no_dashboard, cache_dir=args.cache_dir,
+        **(PRESETS[args.preset] | sizes),
+    )
+
+
+def _settings(cfg: SearchConfig) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()}
+
+
+def resumed_config(cfg: SearchConfig) -> SearchConfig:
+    """The saved settings of experiment cfg.name, with this run's cluster options."""
+    manifest = read_manifest(cfg.experiment_path)
+    saved = manifest["search"]
+    if saved["task"] != cfg.task:
+        raise UserError(f"--name {cfg.name} is a {saved['task']} search, not {cfg.task}")
+    # The data is read again from the folder the search used (for a simulated set, its cache).
+    saved |= {"data": Path(manifest["data"]), "cache_dir": Path(saved["cache_dir"]),
+              "lr_range": tuple(saved["lr_range"]), "resume": True, "address": cfg.address,
+              "dashboard": cfg.dashboard}
+    return SearchConfig(**saved)
+
+
+def check_experiment_folder(cfg: SearchConfig) -> None:
+    """Never overwrite: a new search needs a new name, a resumed one an existing experiment."""
+    from ray import tune
+
+    path = cfg.experiment_path
+    if cfg.resume:
+        if not storage.exists(f"{path}/{MANIFEST}") or not tune.Tuner.can_restore(path):
+            raise UserError(f"--resume: no experiment to continue at {path}")
+    elif storage.exists(path):
+        raise UserError(f"experiment {path} already exists; pass --resume to continue it, "
+                        "or choose another --name")
+
+
+def write_manifest(cfg: SearchConfig, data: PreparedData, baseline: dict) -> None:
+    manifest = {
+        "name": cfg.name, "task": cfg.task, "lenstune_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "data": data.source,
+        "simulated": data.simulated, "train_count": len(data.split.train),
+        "val_count": len(data.split.val), "max_epochs": cfg.max_epochs,
+        "num_samples": cfg.num_samples, "baseline_name": "bicubic", "baseline": baseline,
+        "search": _settings(cfg),
+    }
+    storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
+
+
+def fit(cfg: SearchConfig, data: PreparedData) -> None:
+    """Run (or continue) the search on a local runtime or the cluster at cfg.address."""
+    from cluster.runtime import start_ray, stop_ray
+    from search.tuner import build_trainable, build_tuner, restore_tuner
+
+    dashboard = start_ray(cfg.address, dashboard=cfg.dashboard)
+    if dashboard:
+        print(f"Ray dashboard: http://{dashboard}", flush=True)
+    try:
+        trainable = build_trainable(cfg, data.split)
+        if cfg.resume:
+            tuner = restore_tuner(cfg.experiment_path, trainable)
+        else:
+            tuner = build_tuner(cfg, trainable, cfg.storage)
+        tuner.fit()
+    finally:
+        stop_ray()
+
+
+@exits_cleanly
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    storage.check_writable(cfg.storage)
+    check_experiment_folder(cfg)
+    if cfg.resume:
+        cfg = resumed_config(cfg)
+    try:
+        data = prepare_data(cfg.task, cfg.data, cfg.sim_count, cfg.cache_dir, cfg.val_fraction,
+                            cfg.seed)
+        if not cfg.resume:
+            from trainables.superres import bicubic_baseline
+
+            write_manifest(cfg, data, bicubic_baseline(data.split.val.lr, data.split.val.hr))
+        fit(cfg, data)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: python -m search.run --task {cfg.task} "
+              f"--storage {cfg.storage} --name {cfg.name} --resume", file=sys.stderr)
+        return INTERRUPTED
+    report = write_report(cfg.experiment_path)
+    print()
+    print(report.markdown)
+    print(f"Results:     {cfg.experiment_path} (leaderboard.md, best_config.json, best/)")
+    print(f"TensorBoard: tensorboard --logdir {cfg.experiment_path}")
+    if report.unfinished:
+        print(f"{report.unfinished} trial(s) unfinished; continue with: python -m search.run "
+              f"--task {cfg.task} --storage {cfg.storage} --name {cfg.name} --resume",
+              file=sys.stderr)
+        return INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Building the Ray Tune run: OptunaSearch (TPE) + ASHA over the task's trainable."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+from ray import tune
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+from ray.tune.schedulers import ASHAScheduler
+
+from search.config import SearchConfig
+from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
+from spaces import SPACES
+from trainables.tune_adapter import run_trial
+
+# Each trial writes its own TensorBoard log (HParams from the first epoch); Ray's automatic
+# TBXLoggerCallback would add a second, hyperparameters-at-the-end copy beside it.
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+
+ASHA_REDUCTION_FACTOR = 2
+CHECKPOINTS_KEPT = 2
+MAX_FAILURES = 2
+"""A crashed trial is retried this many times, from its last checkpoint."""
+
+
+def trial_dirname(trial) -> str:
+    """Short trial folder names (Ray's default spells out every hyperparameter)."""
+    return f"trial_{trial.trial_id}"
+
+
+def build_trainable(cfg: SearchConfig, data) -> tune.trainable:
+    """run_trial with the data in Ray's object store (once per node) and the trial's resources."""
+    settings = {"task": cfg.task, "max_epochs": cfg.max_epochs, "seed": cfg.seed,
+                "cpus_per_trial": cfg.cpus_per_trial, "gpus_per_trial": cfg.gpus_per_trial}
+    trainable = tune.with_parameters(run_trial, data=data, settings=settings)
+    return tune.with_resources(trainable, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial})
+
+
+def build_searcher(cfg: SearchConfig) -> PruningAwareOptunaSearch:
+    space = SPACES[cfg.task]
+    return PruningAwareOptunaSearch(
+        space=partial(space.space, lr_range=cfg.lr_range, max_lr_ratio=cfg.max_lr_ratio),
+        # With a define-by-run space, metric and mode must be given to OptunaSearch itself.
+        metric=space.METRIC,
+        mode=space.MODE,
+        points_to_evaluate=space.WARM_START[: cfg.num_samples],
+        sampler=tpe_sampler(cfg.seed),
+        max_t=cfg.max_epochs,
+    )
+
+
+def build_tuner(cfg: SearchConfig, trainable, storage: str) -> tune.Tuner:
+    space = SPACES[cfg.task]
+    scheduler = ASHAScheduler(
+        time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
+        max_t=cfg.max_epochs, grace_period=cfg.grace_epochs,
+        reduction_factor=ASHA_REDUCTION_FACTOR,
+    )
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=build_searcher(cfg), scheduler=scheduler, num_samples=cfg.num_samples,
+            max_concurrent_trials=cfg.concurrency, reuse_actors=True,
+            trial_dirname_creator=trial_dirname,
+        ),
+        run_config=tune.RunConfig(
+            name=cfg.name,
+            storage_path=storage,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute=space.METRIC,
+                checkpoint_score_order=space.MODE,
+            ),
+            failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+            sync_config=tune.SyncConfig(sync_artifacts=True),
+            callbacks=[JsonLoggerCallback(), CSVLoggerCallback()],
+            verbose=1,
+        ),
+    )
+
+
+def restore_tuner(experiment_path: str, trainable) -> tune.Tuner:
+    """Continue an interrupted search: finished trials are kept, unfinished ones resume."""
+    return tune.Tuner.restore(
+        experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
+    )

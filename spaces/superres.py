@@ -1,0 +1,41 @@
+"""What the superres search tries: net, size, upsampling, loss, batch and the cyclic LR bounds."""
+
+from __future__ import annotations
+
+METRIC = "val_psnr"
+MODE = "max"
+LEADERBOARD_PARAMS = ["model", "blocks", "features", "upsample", "loss", "batch_size"]
+LEADERBOARD_METRICS = ["val_mse", "val_psnr", "val_ssim"]
+
+LR_RANGE = (1e-5, 1e-3)
+MAX_LR_RATIO = 10.0
+
+# The reference work's own configurations, run first so the report can say how far the search
+# beat them (lr 1e-4..5e-4 is base_lr 1e-4 with ratio 5).
+WARM_START = [
+    {"model": "srresnet", "blocks": 1, "upsample": "pixelshuffle", "features": 64, "loss": "mse",
+     "batch_size": 16, "base_lr": 1e-4, "lr_ratio": 5.0},
+    {"model": "srresnet", "blocks": 1, "upsample": "pixelshuffle", "features": 64, "loss": "ssim",
+     "batch_size": 16, "base_lr": 1e-4, "lr_ratio": 5.0},
+    {"model": "edsr", "blocks": 4, "upsample": "pixelshuffle", "features": 64, "loss": "mse",
+     "batch_size": 16, "base_lr": 1e-4, "lr_ratio": 5.0},
+    {"model": "srcnn", "features": 64, "loss": "mse", "batch_size": 16, "base_lr": 1e-4,
+     "lr_ratio": 5.0},
+]
+
+
+def space(trial, lr_range: tuple[float, float] = LR_RANGE, max_lr_ratio: float = MAX_LR_RATIO):
+    """Define-by-run: suggests a trial's config; returns the constants its branch implies."""
+    model = trial.suggest_categorical("model", ["srresnet", "edsr", "srcnn"])
+    constants = None
+    if model in ("srresnet", "edsr"):
+        trial.suggest_int("blocks", 1, 8, log=True)
+        trial.suggest_categorical("upsample", ["pixelshuffle", "deconv"])
+    else:
+        constants = {"blocks": 0, "upsample": "bicubic"}
+    trial.suggest_categorical("features", [16, 32, 64])
+    trial.suggest_categorical("loss", ["mse", "ssim", "mse+ssim"])
+    trial.suggest_categorical("batch_size", [8, 16, 32])
+    trial.suggest_float("base_lr", *lr_range, log=True)
+    trial.suggest_float("lr_ratio", 1.0, max_lr_ratio, log=True)
+    return constants

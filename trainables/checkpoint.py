@@ -1,0 +1,50 @@
+"""A trial checkpoint folder: model.pt (weights), model.json (what builds the net), state.pt.
+
+Everything loads with torch.load(weights_only=True), so a checkpoint can never run code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from trainables.errors import UserError
+from trainables.tasks import get_task
+
+MODEL_WEIGHTS = "model.pt"
+NET_SPEC = "model.json"
+TRAINING_STATE = "state.pt"
+
+
+def save_checkpoint(folder: str | Path, state: dict, net_spec: dict) -> None:
+    folder = Path(folder)
+    torch.save(state["model"], folder / MODEL_WEIGHTS)
+    torch.save({k: v for k, v in state.items() if k != "model"}, folder / TRAINING_STATE)
+    (folder / NET_SPEC).write_text(json.dumps(net_spec, indent=2))
+
+
+def load_training_state(folder: str | Path) -> dict:
+    """The state passed to the loop's report, for resuming a trial."""
+    folder = Path(folder)
+    state = torch.load(folder / TRAINING_STATE, map_location="cpu", weights_only=True)
+    state["model"] = torch.load(folder / MODEL_WEIGHTS, map_location="cpu", weights_only=True)
+    return state
+
+
+def load_model(folder: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild the net of a checkpoint (or a best/ folder) in eval mode; returns (net, spec)."""
+    folder = Path(folder)
+    for name in (NET_SPEC, MODEL_WEIGHTS):
+        if not (folder / name).is_file():
+            raise UserError(f"{folder}: not a lenstune model folder (no {name})")
+    try:
+        spec = json.loads((folder / NET_SPEC).read_text())
+        net = get_task(spec["task"]).build_net(spec)
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"{folder / NET_SPEC}: malformed ({exc})") from None
+    weights = torch.load(folder / MODEL_WEIGHTS, map_location=device, weights_only=True)
+    net.load_state_dict(weights)
+    return net.to(device).eval(), spec

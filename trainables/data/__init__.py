@@ -1,0 +1,1 @@
+"""Data sets: the lensing simulator, the published-layout readers and in-memory tensor sets."""

@@ -1,0 +1,157 @@
+"""Super-resolution pairs on disk (`DIR/LR/<id>.npy`, `DIR/HR/<id>.npy`) and in memory."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from trainables import __version__
+from trainables.data.lensing import LensingRecipe, simulate_sr_pair
+from trainables.errors import UserError
+
+METADATA_FILE = "metadata.json"
+
+
+@dataclass(frozen=True)
+class SRPairs:
+    """Compact in-memory pairs: lr (N,1,h,w) and hr (N,1,2h,2w) float32 in [0, 1]."""
+
+    lr: np.ndarray
+    hr: np.ndarray
+    ids: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, index: np.ndarray) -> SRPairs:
+        return SRPairs(self.lr[index], self.hr[index], tuple(self.ids[i] for i in index))
+
+
+@dataclass(frozen=True)
+class SRSplit:
+    train: SRPairs
+    val: SRPairs
+
+
+def _simulate_one(args: tuple[int, int, LensingRecipe]) -> tuple[int, np.ndarray, np.ndarray]:
+    index, seed, recipe = args
+    lr, hr = simulate_sr_pair(index, seed, recipe)
+    return index, lr, hr
+
+
+def simulate_sr_pairs(
+    n: int, seed: int, recipe: LensingRecipe = LensingRecipe(), workers: int | None = None,
+    progress: bool = True,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield (index, lr, hr) for n pairs, simulated on `workers` processes (default: all cores)."""
+    workers = workers or os.cpu_count() or 1
+    # fork, not spawn: spawn re-imports __main__, which breaks under notebooks and `python -`.
+    jobs = [(i, seed, recipe) for i in range(n)]
+    bar = tqdm(total=n, desc="simulating SR pairs", unit="pair", disable=not progress)
+    try:
+        if workers == 1:
+            for job in jobs:
+                yield _simulate_one(job)
+                bar.update()
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for item in pool.imap_unordered(_simulate_one, jobs, chunksize=16):
+                    yield item
+                    bar.update()
+    finally:
+        bar.close()
+
+
+def write_simulated_sr_pairs(
+    out: Path, n: int, seed: int, recipe: LensingRecipe = LensingRecipe(),
+    workers: int | None = None, progress: bool = True,
+) -> Path:
+    """Simulate n pairs into `out` (which must not exist yet); the folder appears only when whole."""
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"output folder {out} already exists; choose a new --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (staging / "LR").mkdir()
+        (staging / "HR").mkdir()
+        width = max(6, len(str(n - 1)))
+        for index, lr, hr in simulate_sr_pairs(n, seed, recipe, workers, progress):
+            np.save(staging / "LR" / f"{index:0{width}d}.npy", lr)
+            np.save(staging / "HR" / f"{index:0{width}d}.npy", hr)
+        metadata = {"task": "superres", "count": n, "seed": seed, "recipe": recipe.to_dict(),
+                    "lenstune_version": __version__}
+        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _load_image(path: Path) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy raises several types for a corrupt file
+        raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") from None
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 2:
+        raise UserError(f"{path}: expected a 2-D image or (1,H,W), got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.number):
+        raise UserError(f"{path}: expected numbers, got dtype {array.dtype}")
+    if not np.all(np.isfinite(array)):
+        raise UserError(f"{path}: contains NaN or infinite values")
+    return array.astype(np.float32, copy=False)
+
+
+def read_sr_pairs(root: Path) -> SRPairs:
+    """Read and validate `root/LR/<id>.npy` + `root/HR/<id>.npy`; raise UserError on the first fault."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"data folder {root} does not exist")
+    folders = {}
+    for name in ("LR", "HR"):
+        folder = root / name
+        if not folder.is_dir():
+            raise UserError(f"{folder}: missing; a superres data set needs LR/ and HR/ folders")
+        folders[name] = {p.stem: p for p in folder.glob("*.npy")}
+    lr_files, hr_files = folders["LR"], folders["HR"]
+    if not lr_files:
+        raise UserError(f"{root / 'LR'}: no .npy files")
+    for stem in sorted(lr_files.keys() ^ hr_files.keys()):
+        present, missing = ("LR", "HR") if stem in lr_files else ("HR", "LR")
+        path = root / present / f"{stem}.npy"
+        raise UserError(f"{path}: has no matching {root / missing / (stem + '.npy')}")
+    ids = sorted(lr_files)
+    lr_list, hr_list = [], []
+    for stem in ids:
+        lr, hr = _load_image(lr_files[stem]), _load_image(hr_files[stem])
+        if lr_list and lr.shape != lr_list[0].shape:
+            raise UserError(f"{lr_files[stem]}: shape {lr.shape} differs from {lr_list[0].shape}")
+        if hr.shape != (2 * lr.shape[0], 2 * lr.shape[1]):
+            raise UserError(
+                f"{hr_files[stem]}: shape {hr.shape} is not exactly 2x its LR shape {lr.shape}"
+            )
+        lr_list.append(lr)
+        hr_list.append(hr)
+    return SRPairs(np.stack(lr_list)[:, None], np.stack(hr_list)[:, None], tuple(ids))
+
+
+def split_sr_pairs(pairs: SRPairs, val_fraction: float, seed: int) -> SRSplit:
+    """A seeded random split; at least one pair on each side."""
+    n = len(pairs)
+    if n < 2:
+        raise UserError(f"a superres data set needs at least 2 pairs, found {n}")
+    n_val = min(n - 1, max(1, round(n * val_fraction)))
+    order = np.random.default_rng(seed).permutation(n)
+    return SRSplit(train=pairs.subset(np.sort(order[n_val:])), val=pairs.subset(np.sort(order[:n_val])))

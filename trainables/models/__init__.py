@@ -1,0 +1,1 @@
+"""Model families, each built by name through one factory."""

@@ -1,0 +1,229 @@
+"""The superres training loop: fit(cfg, data, report) from train_one_epoch and evaluate.
+
+Trains on random aligned LR/HR crops (as BasicSR does: whole 75x75 inputs are ~16x slower per
+image on a CPU) and validates on whole images. Never imports Ray.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.utils import make_grid
+
+from trainables import __version__
+from trainables.config_dict import config_from_dict, require
+from trainables.cyclic_adam import cyclic_adam
+from trainables.data.sr_pairs import SRSplit
+from trainables.models.sr_nets import SR_NETS, UPSAMPLERS, build_sr_net
+from trainables.sr_metrics import SR_LOSSES, bicubic_x2, sr_loss, sr_scores
+from trainables.trial_log import TrialLog
+
+TASK = "superres"
+METRIC_TAGS = ["val/loss", "val/mse", "val/psnr", "val/ssim"]
+
+
+@dataclass(frozen=True)
+class SRTrialConfig:
+    """One superres trial: the net, the loss, the optimiser and how long to train."""
+
+    model: str
+    """A registered SR net: srcnn, srresnet or edsr."""
+    blocks: int = 1
+    """Residual blocks (srresnet, edsr)."""
+    features: int = 64
+    """Feature channels of the convolutions."""
+    upsample: str = "pixelshuffle"
+    """pixelshuffle or deconv (learned transposed convolution); srcnn upsamples by bicubic."""
+    loss: str = "mse"
+    """mse, ssim (1 - SSIM) or mse+ssim."""
+    batch_size: int = 16
+    base_lr: float = 1e-4
+    """Lower bound of the cyclic learning rate."""
+    lr_ratio: float = 5.0
+    """max_lr / base_lr (>= 1, so the bounds can never be inverted)."""
+    weight_decay: float = 0.0
+    crop: int = 24
+    """Side of the random LR training crop in pixels (the HR crop is twice that); 0 = whole image."""
+    max_epochs: int = 10
+    seed: int = 0
+    threads: int = 1
+    """Torch intra-op threads: the CPUs Ray gave the trial."""
+    device: str = "cpu"
+    image_every: int = 2
+    """Write an LR/SR/HR/|error| image grid to TensorBoard every this many epochs (and the last)."""
+
+    def __post_init__(self) -> None:
+        require(self.model in SR_NETS, f"unknown SR model {self.model!r}; known: {sorted(SR_NETS)}")
+        require(self.upsample in UPSAMPLERS or self.model == "srcnn",
+                f"unknown upsampling {self.upsample!r}; known: {UPSAMPLERS}")
+        require(self.loss in SR_LOSSES, f"unknown SR loss {self.loss!r}; known: {list(SR_LOSSES)}")
+        require(self.blocks >= 0 and self.features >= 2, "blocks must be >= 0, features >= 2")
+        require(self.batch_size >= 1, f"batch_size must be positive, got {self.batch_size}")
+        require(self.base_lr > 0, f"base_lr must be positive, got {self.base_lr}")
+        require(self.lr_ratio >= 1, f"lr_ratio (max_lr/base_lr) must be >= 1, got {self.lr_ratio}")
+        require(self.max_epochs >= 1, f"max_epochs must be positive, got {self.max_epochs}")
+        require(self.crop >= 0 and self.threads >= 1, "crop must be >= 0 and threads >= 1")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SRTrialConfig:
+        return config_from_dict(cls, values)
+
+    def net_spec(self) -> dict:
+        """What builds the net again: enough to load a checkpoint without the search."""
+        return {"task": TASK, "model": self.model, "blocks": self.blocks,
+                "features": self.features, "upsample": self.upsample,
+                "lenstune_version": __version__}
+
+
+def build_net(spec: dict) -> nn.Module:
+    return build_sr_net(spec["model"], spec["blocks"], spec["features"], spec["upsample"])
+
+
+def _tensors(data: SRSplit, device: str) -> tuple[torch.Tensor, ...]:
+    with warnings.catch_warnings():
+        # Arrays from Ray's object store are read-only; they are only ever indexed (copied) here.
+        warnings.simplefilter("ignore", UserWarning)
+        return tuple(torch.as_tensor(a).to(device) for a in
+                     (data.train.lr, data.train.hr, data.val.lr, data.val.hr))
+
+
+def _random_crops(
+    lr: torch.Tensor, hr: torch.Tensor, index: torch.Tensor, crop: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Aligned random crops (LR crop x crop, HR 2crop x 2crop) and a random dihedral transform."""
+    lr_b, hr_b = lr[index], hr[index]
+    h, w = lr.shape[-2:]
+    if 0 < crop < min(h, w):
+        ys = torch.randint(0, h - crop + 1, (len(index),), generator=gen).tolist()
+        xs = torch.randint(0, w - crop + 1, (len(index),), generator=gen).tolist()
+        lr_b = torch.stack([lr_b[i, :, y:y + crop, x:x + crop] for i, (y, x) in enumerate(zip(ys, xs))])
+        hr_b = torch.stack([hr_b[i, :, 2 * y:2 * y + 2 * crop, 2 * x:2 * x + 2 * crop]
+                            for i, (y, x) in enumerate(zip(ys, xs))])
+    # Lensing physics has no preferred orientation: flips and quarter turns are free data.
+    k, flip = torch.randint(0, 4, (1,), generator=gen).item(), torch.randint(0, 2, (1,), generator=gen).item()
+    lr_b, hr_b = torch.rot90(lr_b, k, (-2, -1)), torch.rot90(hr_b, k, (-2, -1))
+    if flip:
+        lr_b, hr_b = lr_b.flip(-1), hr_b.flip(-1)
+    return lr_b, hr_b
+
+
+def train_one_epoch(
+    model: nn.Module, lr: torch.Tensor, hr: torch.Tensor, cfg: SRTrialConfig,
+    optimizer: torch.optim.Optimizer, scheduler, gen: torch.Generator,
+) -> dict[str, float]:
+    """One pass over the training pairs (one random crop of each); returns train_loss and lr."""
+    model.train()
+    loss_fn = sr_loss(cfg.loss)
+    order = torch.randperm(len(lr), generator=gen)
+    total, seen = 0.0, 0
+    for start in range(0, len(order), cfg.batch_size):
+        lr_b, hr_b = _random_crops(lr, hr, order[start:start + cfg.batch_size], cfg.crop, gen)
+        loss = loss_fn(model(lr_b), hr_b)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total += loss.item() * len(lr_b)
+        seen += len(lr_b)
+    return {"train_loss": total / seen, "lr": scheduler.get_last_lr()[0]}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, lr: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(lr[i:i + batch_size]) for i in range(0, len(lr), batch_size)])
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, lr: torch.Tensor, hr: torch.Tensor, loss_name: str, batch_size: int = 32
+) -> dict[str, float]:
+    """Validation loss, MSE, PSNR (dB, mean over images) and SSIM on whole images."""
+    model.eval()
+    loss_fn = sr_loss(loss_name)
+    sums = {"val_loss": 0.0, "val_mse": 0.0, "val_psnr": 0.0, "val_ssim": 0.0}
+    for i in range(0, len(lr), batch_size):
+        pred = model(lr[i:i + batch_size])
+        target = hr[i:i + batch_size]
+        sums["val_loss"] += loss_fn(pred, target).item() * len(target)
+        for name, value in sr_scores(pred, target).items():
+            sums[f"val_{name}"] += value
+    return {name: value / len(lr) for name, value in sums.items()}
+
+
+@torch.no_grad()
+def bicubic_baseline(lr: np.ndarray | torch.Tensor, hr: np.ndarray | torch.Tensor) -> dict[str, float]:
+    """MSE, PSNR and SSIM of bicubic x2 on the given pairs: the row every result is read against."""
+    lr, hr = torch.as_tensor(np.asarray(lr)), torch.as_tensor(np.asarray(hr))
+    sums = {"mse": 0.0, "psnr": 0.0, "ssim": 0.0}
+    for i in range(0, len(lr), 64):
+        for name, value in sr_scores(bicubic_x2(lr[i:i + 64]), hr[i:i + 64]).items():
+            sums[name] += value
+    return {f"val_{name}": value / len(lr) for name, value in sums.items()}
+
+
+def _image_grid(model: nn.Module, lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """Rows of LR (nearest x2) | SR | HR | |error| x4 for up to four validation images."""
+    lr, hr = lr[:4], hr[:4]
+    sr = predict(model, lr).clamp(0, 1)
+    lr_big = torch.nn.functional.interpolate(lr, scale_factor=2, mode="nearest")
+    error = ((sr - hr).abs() * 4).clamp(0, 1)
+    tiles = torch.stack([lr_big, sr, hr, error], dim=1).flatten(0, 1)
+    return make_grid(tiles.cpu(), nrow=4, padding=2, pad_value=1.0)
+
+
+Report = Callable[[dict, dict], None]
+"""report(metrics, state): called after each epoch with the metrics and a checkpointable state."""
+
+
+def fit(
+    cfg: SRTrialConfig, data: SRSplit, report: Report, state: dict | None = None,
+    logdir: str | Path | None = None,
+) -> dict[str, float]:
+    """Train cfg's net on data.train, validate on data.val each epoch, and report.
+
+    `state` (as passed to an earlier report) resumes after its epoch. Returns the last metrics.
+    """
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    train_lr, train_hr, val_lr, val_hr = _tensors(data, cfg.device)
+    model = build_net(cfg.net_spec()).to(cfg.device)
+    steps_per_epoch = math.ceil(len(train_lr) / cfg.batch_size)
+    optimizer, scheduler = cyclic_adam(model, cfg.base_lr, cfg.lr_ratio, cfg.weight_decay,
+                                       steps_per_epoch)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    first_epoch = 1
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        first_epoch = state["epoch"] + 1
+
+    log = TrialLog(logdir, asdict(cfg), METRIC_TAGS) if logdir is not None else None
+    metrics: dict[str, float] = {}
+    try:
+        for epoch in range(first_epoch, cfg.max_epochs + 1):
+            metrics = train_one_epoch(model, train_lr, train_hr, cfg, optimizer, scheduler, gen)
+            metrics |= evaluate(model, val_lr, val_hr, cfg.loss)
+            metrics["epoch"] = epoch
+            if log is not None:
+                log.scalars(epoch, {"train/loss": metrics["train_loss"], "train/lr": metrics["lr"]}
+                            | {tag: metrics[tag.replace("/", "_")] for tag in METRIC_TAGS})
+                if epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
+                    log.image(epoch, "val/LR_SR_HR_error", _image_grid(model, val_lr, val_hr))
+            report(metrics, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "generator": gen.get_state(), "epoch": epoch,
+            })
+    finally:
+        if log is not None:
+            log.close()
+    return metrics

@@ -1,0 +1,54 @@
+"""The one place in `trainables` that imports Ray Tune: config dict in, tune.report out.
+
+A trial's config is the space's suggestion; `settings` are the run-wide constants (task,
+max_epochs, seed, cpus and gpus per trial) that the driver passes with tune.with_parameters,
+together with the data set, which Ray then holds once per node in its object store.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+
+import ray
+import torch
+from ray import tune
+
+from trainables.checkpoint import load_training_state, save_checkpoint
+from trainables.tasks import get_task
+
+logger = logging.getLogger(__name__)
+
+
+def _device(gpus_per_trial: float) -> str:
+    """CUDA when Ray gave this trial a GPU and it is usable; the CPU otherwise."""
+    if gpus_per_trial > 0 and ray.get_gpu_ids() and torch.cuda.is_available():
+        if gpus_per_trial < 1:
+            # Fractional GPUs are only a scheduling count: cap this trial's share of the memory.
+            torch.cuda.set_per_process_memory_fraction(gpus_per_trial)
+        return "cuda"
+    return "cpu"
+
+
+def run_trial(config: dict, data, settings: dict) -> None:
+    """Train one trial of settings['task'] on data, reporting and checkpointing every epoch."""
+    task = get_task(settings["task"])
+    device = _device(settings.get("gpus_per_trial", 0))
+    cfg = task.config_cls.from_dict({
+        **config, "max_epochs": settings["max_epochs"], "seed": settings["seed"],
+        "threads": max(1, int(settings["cpus_per_trial"])), "device": device,
+    })
+    logger.info("trial %s trains on %s", tune.get_context().get_trial_id(), device)
+
+    state = None
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            state = load_training_state(folder)
+
+    def report(metrics: dict, epoch_state: dict) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            save_checkpoint(folder, epoch_state, cfg.net_spec())
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+    task.fit(cfg, data, report, state=state, logdir=tune.get_context().get_trial_dir())

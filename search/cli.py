@@ -30,5 +30,4 @@ class OneLineArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad flag is one `error:` line and exit code 2, like every other problem."""
 
     def error(self, message: str):
-        print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
-        sys.exit(USAGE_ERROR)
+        raise UserError(f"{self.prog}: {message} (see --help)")

@@ -51,6 +51,12 @@ class LensingRecipe:
     source_centre_range: float = 0.35
     """Source centre drawn from U(-r, r) arcsec on each axis."""
 
+    def at_size(self, num_pix: int) -> LensingRecipe:
+        """The same field of view sampled by num_pix pixels (small images for quick tests)."""
+        return dataclasses.replace(
+            self, num_pix=num_pix, pixel_scale=self.pixel_scale * self.num_pix / num_pix
+        )
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -1,0 +1,76 @@
+"""Every bad input: one `error:` line on stderr, exit code 2, nothing overwritten."""
+
+import subprocess
+import sys
+
+import pytest
+
+from search.run import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--task", "segment"], "unknown task"),
+    (["--task", "superres", "--num-samples", "0"], "--num-samples must be positive"),
+    (["--task", "superres", "--max-epochs", "-1"], "--max-epochs must be positive"),
+    (["--task", "superres", "--concurrency", "0"], "--concurrency must be positive"),
+    (["--task", "superres", "--grace-epochs", "9", "--max-epochs", "3"], "exceeds --max-epochs"),
+    (["--task", "superres", "--cpus-per-trial", "0"], "--cpus-per-trial must be positive"),
+    (["--task", "superres", "--lr-range", "1e-3", "1e-4"], "inverted"),
+    (["--task", "superres", "--lr-range", "0", "1e-4"], "must be positive"),
+    (["--task", "superres", "--max-lr-ratio", "0.5"], "--max-lr-ratio must be >= 1"),
+    (["--task", "superres", "--num-samples", "many"], "invalid int value"),
+    (["--task", "superres", "--resume"], "--resume needs --name"),
+])
+def test_bad_flags(capsys, tmp_path, argv, message):
+    code, err = _run(capsys, *argv, "--storage", str(tmp_path))
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
+
+
+def test_missing_and_malformed_data(capsys, tmp_path, sr_data):
+    code, err = _run(capsys, "--task", "superres", "--data", str(tmp_path / "none"),
+                     "--storage", str(tmp_path / "res"), "--name", "a")
+    assert code == 2 and "does not exist" in err[0]
+    (tmp_path / "bad" / "LR").mkdir(parents=True)
+    (tmp_path / "bad" / "HR").mkdir()
+    (tmp_path / "bad" / "LR" / "x.npy").write_bytes(b"junk")
+    (tmp_path / "bad" / "HR" / "x.npy").write_bytes(b"junk")
+    code, err = _run(capsys, "--task", "superres", "--data", str(tmp_path / "bad"),
+                     "--storage", str(tmp_path / "res"), "--name", "b")
+    assert code == 2 and len(err) == 1 and "LR/x.npy: not a readable" in err[0]
+
+
+def test_existing_name_is_never_overwritten(capsys, tmp_path):
+    experiment = tmp_path / "exp"
+    experiment.mkdir()
+    (experiment / "leaderboard.md").write_text("precious")
+    code, err = _run(capsys, "--task", "superres", "--storage", str(tmp_path), "--name", "exp")
+    assert code == 2 and "already exists" in err[0] and "--resume" in err[0]
+    assert (experiment / "leaderboard.md").read_text() == "precious"
+
+
+def test_resume_of_a_missing_experiment(capsys, tmp_path):
+    code, err = _run(capsys, "--task", "superres", "--storage", str(tmp_path), "--name", "ghost",
+                     "--resume")
+    assert code == 2 and "no experiment to continue" in err[0]
+
+
+def test_unwritable_storage(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, err = _run(capsys, "--task", "superres", "--storage", str(blocker / "sub"))
+    assert code == 2 and "not writable" in err[0]
+
+
+def test_the_real_command_prints_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "search.run", "--task", "superres", "--lr-range", "1", "0.1",
+         "--storage", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr

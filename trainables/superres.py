@@ -57,7 +57,7 @@ class SRTrialConfig:
     """Torch intra-op threads: the CPUs Ray gave the trial."""
     device: str = "cpu"
     image_every: int = 2
-    """Write an LR/SR/HR/|error| image grid to TensorBoard every this many epochs (and the last)."""
+    """Write an LR/SR/HR/|error| image grid every this many epochs (and the first and last)."""
 
     def __post_init__(self) -> None:
         require(self.model in SR_NETS, f"unknown SR model {self.model!r}; known: {sorted(SR_NETS)}")
@@ -217,7 +217,7 @@ def fit(
             if log is not None:
                 log.scalars(epoch, {"train/loss": metrics["train_loss"], "train/lr": metrics["lr"]}
                             | {tag: metrics[tag.replace("/", "_")] for tag in METRIC_TAGS})
-                if epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
+                if epoch == 1 or epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
                     log.image(epoch, "val/LR_SR_HR_error", _image_grid(model, val_lr, val_hr))
             report(metrics, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),

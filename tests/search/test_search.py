@@ -1,0 +1,146 @@
+"""Whole searches on a real local Ray runtime, real Optuna, real ASHA and real files."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+
+from search.report import main as report_main
+from search.run import main as run_main
+from trainables.checkpoint import load_model
+from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
+from trainables.superres import evaluate
+
+SEARCH = ["--task", "superres", "--num-samples", "4", "--max-epochs", "3", "--grace-epochs", "1",
+          "--cpus-per-trial", "1", "--no-dashboard", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def finished(sr_data, tmp_path_factory):
+    storage = tmp_path_factory.mktemp("results")
+    # Concurrency 1 fixes the order in which trials reach ASHA's rungs.
+    code = run_main([*SEARCH, "--data", str(sr_data), "--storage", str(storage), "--name", "e2e",
+                     "--concurrency", "1"])
+    return code, storage / "e2e"
+
+
+def _leaderboard(experiment: Path) -> list[dict]:
+    with open(experiment / "leaderboard.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_search_finishes_with_every_trial_on_the_leaderboard(finished):
+    code, experiment = finished
+    assert code == 0
+    rows = _leaderboard(experiment)
+    trials = [r for r in rows if r["status"] != "baseline"]
+    assert len(trials) == 4 and len({r["trial"] for r in trials}) == 4
+    assert [r["trial"] for r in rows if r["status"] == "baseline"] == ["bicubic"]
+    psnrs = [float(r["val_psnr"]) for r in rows]
+    assert psnrs == sorted(psnrs, reverse=True), "leaderboard is not best first"
+    assert "| trial | model | blocks |" in (experiment / "leaderboard.md").read_text()
+
+
+def test_asha_stopped_a_trial_early(finished):
+    _, experiment = finished
+    trials = [r for r in _leaderboard(experiment) if r["status"] != "baseline"]
+    assert any(r["status"] == "stopped early" and int(r["epochs"]) < 3 for r in trials)
+    assert any(r["status"] == "complete" and int(r["epochs"]) == 3 for r in trials)
+
+
+def test_reference_configurations_ran_first(finished):
+    _, experiment = finished
+    trials = [r for r in _leaderboard(experiment) if r["status"] != "baseline"]
+    assert all(r["reference"] == "yes" for r in trials)  # 4 samples = the 4 reference points
+    assert {(r["model"], r["loss"]) for r in trials} == {
+        ("srresnet", "mse"), ("srresnet", "ssim"), ("edsr", "mse"), ("srcnn", "mse")}
+
+
+def test_best_checkpoint_reloads_and_reproduces_the_reported_psnr(finished, sr_data):
+    _, experiment = finished
+    net, spec = load_model(experiment / "best")
+    summary = json.loads((experiment / "best" / "metrics.json").read_text())
+    best_config = json.loads((experiment / "best_config.json").read_text())
+    assert spec["model"] == best_config["model"] == summary["config"]["model"]
+    val = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0).val
+    metrics = evaluate(net, torch.as_tensor(val.lr), torch.as_tensor(val.hr), best_config["loss"])
+    top = _leaderboard(experiment)[0]
+    top = top if top["status"] != "baseline" else _leaderboard(experiment)[1]
+    assert metrics["val_psnr"] == pytest.approx(summary["metrics"]["val_psnr"], abs=1e-3)
+    assert metrics["val_psnr"] == pytest.approx(float(top["val_psnr"]), abs=1e-3)
+
+
+def test_each_trial_has_a_tensorboard_log_with_hparams(finished):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, experiment = finished
+    logs = sorted(experiment.glob("trial_*/events.out.tfevents.*"))
+    assert len(logs) == 4
+    events = EventAccumulator(str(logs[0].parent), size_guidance={"images": 0}).Reload()
+    tags = events.Tags()
+    assert {"val/psnr", "val/ssim", "val/mse", "train/loss", "train/lr"} <= set(tags["scalars"])
+    assert "val/LR_SR_HR_error" in tags["images"]
+    assert "_hparams_/experiment" in events.summary_metadata
+
+
+def test_report_rewrites_the_outputs(finished, capsys):
+    _, experiment = finished
+    (experiment / "leaderboard.md").unlink()
+    assert report_main([str(experiment)]) == 0
+    assert "bicubic" in capsys.readouterr().out
+    assert (experiment / "leaderboard.md").exists()
+    assert report_main([str(experiment.parent / "nothing")]) == 2
+
+
+def test_reusing_the_name_is_refused_and_changes_nothing(finished, sr_data, capsys):
+    _, experiment = finished
+    before = (experiment / "leaderboard.csv").read_text()
+    code = run_main([*SEARCH, "--data", str(sr_data), "--storage", str(experiment.parent),
+                     "--name", "e2e"])
+    assert code == 2 and "already exists" in capsys.readouterr().err
+    assert (experiment / "leaderboard.csv").read_text() == before
+
+
+def _trial_epochs(experiment: Path) -> dict[str, int]:
+    epochs = {}
+    for result in experiment.glob("trial_*/result.json"):
+        lines = [json.loads(line) for line in result.read_text().splitlines() if line.strip()]
+        epochs[result.parent.name] = len(lines)
+    return epochs
+
+
+def test_resume_after_an_interrupted_run(sr_data, tmp_path):
+    args = [sys.executable, "-m", "search.run", *SEARCH, "--data", str(sr_data), "--storage",
+            str(tmp_path), "--name", "crash", "--concurrency", "1", "--max-epochs", "4"]
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    log = open(tmp_path / "first.log", "w")
+    first = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    experiment = tmp_path / "crash"
+    deadline = time.time() + 240
+    # Ctrl-C once the first trial has finished all its epochs.
+    while time.time() < deadline and 4 not in _trial_epochs(experiment).values():
+        assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+        time.sleep(0.1)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=120) == 130, (tmp_path / "first.log").read_text()[-3000:]
+    before = _trial_epochs(experiment)
+    finished_trials = {t for t, n in before.items() if n == 4}
+    assert finished_trials and len(before) < 5
+
+    second = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env,
+                            timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    after = _trial_epochs(experiment)
+    assert len(after) == 4
+    for trial in finished_trials:
+        assert after[trial] == 4, f"finished trial {trial} was run again"
+    rows = [r for r in _leaderboard(experiment) if r["status"] != "baseline"]
+    assert len(rows) == 4 and all(r["status"] in ("complete", "stopped early") for r in rows)

@@ -9,7 +9,9 @@ import ray
 from trainables.errors import UserError
 
 
-def start_ray(address: str | None, dashboard: bool = True, num_cpus: int | None = None) -> str | None:
+def start_ray(
+    address: str | None, dashboard: bool = True, num_cpus: int | None = None
+) -> str | None:
     """Connect to `address` (auto, HOST:PORT, ray://HOST:10001) or start a local runtime.
 
     The local dashboard binds to 127.0.0.1 only. Returns the dashboard URL, if there is one.

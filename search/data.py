@@ -1,4 +1,4 @@
-"""Preparing a search's data: read the user's data set, or simulate the default once and cache it."""
+"""A search's data: the user's data set, or the default simulated once and cached."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def _rows(analysis: ExperimentAnalysis, manifest: dict) -> list[dict]:
         config = dict(trial.config)
         frame = analysis.trial_dataframes.get(trial.trial_id)
         row = {"trial": trial.trial_id, **{k: config.get(k) for k in space.LEADERBOARD_PARAMS}}
-        row["lr"] = (f"{config['base_lr']:.2g}-{config['base_lr'] * config['lr_ratio']:.2g}"
+        row["lr"] = (f"{config['base_lr']:.2g}..{config['base_lr'] * config['lr_ratio']:.2g}"
                      if "base_lr" in config else "")
         row["reference"] = "yes" if any(all(config.get(k) == v for k, v in p.items())
                                         for p in references) else ""

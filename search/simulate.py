@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="processes (default: all cores)")
     parser.add_argument("--num-pix", type=int, default=LensingRecipe.num_pix,
-                        help="high-resolution side in pixels (low resolution is half); the field of view "
-                             "stays that of the recipe")
+                        help="high-resolution side in pixels (low resolution is half); "
+                             "the field of view stays that of the recipe")
     args = parser.parse_args(argv)
     if args.n < 1:
         raise UserError(f"--n must be positive, got {args.n}")

@@ -50,7 +50,7 @@ class SRTrialConfig:
     """max_lr / base_lr (>= 1, so the bounds can never be inverted)."""
     weight_decay: float = 0.0
     crop: int = 24
-    """Side of the random LR training crop in pixels (the HR crop is twice that); 0 = whole image."""
+    """Side of the random LR training crop (the HR crop is twice that); 0 = whole image."""
     max_epochs: int = 10
     seed: int = 0
     threads: int = 1
@@ -103,11 +103,13 @@ def _random_crops(
     if 0 < crop < min(h, w):
         ys = torch.randint(0, h - crop + 1, (len(index),), generator=gen).tolist()
         xs = torch.randint(0, w - crop + 1, (len(index),), generator=gen).tolist()
-        lr_b = torch.stack([lr_b[i, :, y:y + crop, x:x + crop] for i, (y, x) in enumerate(zip(ys, xs))])
+        lr_b = torch.stack([lr_b[i, :, y:y + crop, x:x + crop]
+                            for i, (y, x) in enumerate(zip(ys, xs))])
         hr_b = torch.stack([hr_b[i, :, 2 * y:2 * y + 2 * crop, 2 * x:2 * x + 2 * crop]
                             for i, (y, x) in enumerate(zip(ys, xs))])
     # Lensing physics has no preferred orientation: flips and quarter turns are free data.
-    k, flip = torch.randint(0, 4, (1,), generator=gen).item(), torch.randint(0, 2, (1,), generator=gen).item()
+    k = torch.randint(0, 4, (1,), generator=gen).item()
+    flip = torch.randint(0, 2, (1,), generator=gen).item()
     lr_b, hr_b = torch.rot90(lr_b, k, (-2, -1)), torch.rot90(hr_b, k, (-2, -1))
     if flip:
         lr_b, hr_b = lr_b.flip(-1), hr_b.flip(-1)
@@ -159,7 +161,7 @@ def evaluate(
 
 
 @torch.no_grad()
-def bicubic_baseline(lr: np.ndarray | torch.Tensor, hr: np.ndarray | torch.Tensor) -> dict[str, float]:
+def bicubic_baseline(lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
     """MSE, PSNR and SSIM of bicubic x2 on the given pairs: the row every result is read against."""
     lr, hr = torch.as_tensor(np.asarray(lr)), torch.as_tensor(np.asarray(hr))
     sums = {"mse": 0.0, "psnr": 0.0, "ssim": 0.0}

@@ -73,14 +73,17 @@ def einstein_radius(mass_msun: float, z_lens: float, z_source: float) -> float:
 
 @functools.lru_cache(maxsize=16)
 def _image_model(
-    num_pix: int, pixel_scale: float, psf_fwhm: float | None, psf_truncation: float, lens_models: tuple
+    num_pix: int, pixel_scale: float, psf_fwhm: float | None, psf_truncation: float,
+    lens_models: tuple,
 ) -> ImageModel:
     # Building the models is the slow part of a simulation; each process builds each one once.
-    data = ImageData(**simulation_util.data_configure_simple(num_pix=num_pix, delta_pix=pixel_scale))
+    grid = simulation_util.data_configure_simple(num_pix=num_pix, delta_pix=pixel_scale)
+    data = ImageData(**grid)
     if psf_fwhm is None:
         psf = PSF(psf_type="NONE")
     else:
-        psf = PSF(psf_type="GAUSSIAN", fwhm=psf_fwhm, truncation=psf_truncation, pixel_size=pixel_scale)
+        psf = PSF(psf_type="GAUSSIAN", fwhm=psf_fwhm, truncation=psf_truncation,
+                  pixel_size=pixel_scale)
     return ImageModel(
         data,
         psf,
@@ -109,7 +112,7 @@ def _source(rng: np.random.Generator, recipe: LensingRecipe) -> list[dict]:
 
 
 def observe(model: np.ndarray, rng: np.random.Generator, recipe: LensingRecipe) -> np.ndarray:
-    """Noise as the recipe makes it: poisson(clip(t * (model + poisson_map + background_map), 0))."""
+    """The recipe's noise: poisson(clip(t * (model + poisson_map + background_map), 0))."""
     exposure = 10.0 ** rng.uniform(*recipe.log10_exposure_range)
     poisson_map = rng.poisson(np.clip(model * exposure, 0, None)) / exposure - model
     background_map = rng.normal(0.0, recipe.background_rms, size=model.shape)

@@ -75,7 +75,7 @@ def write_simulated_sr_pairs(
     out: Path, n: int, seed: int, recipe: LensingRecipe = LensingRecipe(),
     workers: int | None = None, progress: bool = True,
 ) -> Path:
-    """Simulate n pairs into `out` (which must not exist yet); the folder appears only when whole."""
+    """Simulate n pairs into the new folder `out`, which appears only when complete."""
     out = Path(out)
     if out.exists():
         raise UserError(f"output folder {out} already exists; choose a new --out")
@@ -115,7 +115,7 @@ def _load_image(path: Path) -> np.ndarray:
 
 
 def read_sr_pairs(root: Path) -> SRPairs:
-    """Read and validate `root/LR/<id>.npy` + `root/HR/<id>.npy`; raise UserError on the first fault."""
+    """Read and check `root/LR/<id>.npy` + `root/HR/<id>.npy`; UserError on the first fault."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"data folder {root} does not exist")
@@ -154,4 +154,5 @@ def split_sr_pairs(pairs: SRPairs, val_fraction: float, seed: int) -> SRSplit:
         raise UserError(f"a superres data set needs at least 2 pairs, found {n}")
     n_val = min(n - 1, max(1, round(n * val_fraction)))
     order = np.random.default_rng(seed).permutation(n)
-    return SRSplit(train=pairs.subset(np.sort(order[n_val:])), val=pairs.subset(np.sort(order[:n_val])))
+    return SRSplit(train=pairs.subset(np.sort(order[n_val:])),
+                   val=pairs.subset(np.sort(order[:n_val])))

@@ -52,6 +52,8 @@ class SearchConfig:
     max_lr_ratio: float = 10.0
     """Largest max_lr / base_lr the search tries."""
     seed: int = 0
+    optuna_storage: str | None = None
+    """An RDB URL for the Optuna study (postgresql://...); None: SQLite in the experiment."""
     resume: bool = False
     address: str | None = None
     dashboard: bool = True

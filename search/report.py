@@ -11,12 +11,22 @@ import io
 import json
 import math
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+import pyarrow.fs
 from ray.tune import ExperimentAnalysis
 
 from search import storage
 from search.cli import OneLineArgumentParser, exits_cleanly
+from search.study import load_study
+from search.study_summary import (
+    importance_markdown,
+    param_importances,
+    plot_history,
+    plot_importances,
+)
 from spaces import SPACES
 from trainables.errors import UserError
 
@@ -110,6 +120,23 @@ def _markdown(manifest: dict, rows: list[dict], columns: list[str], best: dict |
     return "\n".join(lines) + "\n"
 
 
+def _write_plots(experiment: str, manifest: dict, analysis: ExperimentAnalysis,
+                 rows: list[dict], importances: dict | None) -> None:
+    """plots/history.png (and plots/importance.png once there are importances)."""
+    space = SPACES[manifest["task"]]
+    by_trial = {r["trial"]: r for r in rows}
+    ordered = [by_trial[t.trial_id] for t in analysis.trials if t.trial_id in by_trial]
+    if not ordered:
+        return
+    baseline = (manifest.get("baseline") or {}).get(space.METRIC)
+    with tempfile.TemporaryDirectory() as folder:
+        plot_history([r["epochs"] for r in ordered], [r[space.METRIC] for r in ordered],
+                     space.METRIC, space.MODE, baseline, Path(folder) / "history.png")
+        if importances:
+            plot_importances(importances, Path(folder) / "importance.png")
+        storage.copy_folder(pyarrow.fs.LocalFileSystem(), folder, f"{experiment}/plots")
+
+
 def read_manifest(experiment: str) -> dict:
     path = f"{experiment.rstrip('/')}/{MANIFEST}"
     if not storage.exists(path):
@@ -132,7 +159,12 @@ def write_report(experiment: str) -> Report:
                "status", *space.LEADERBOARD_METRICS]
     trial_rows = [r for r in rows if r["status"] != "baseline"]
     best = next((r for r in trial_rows if not math.isnan(r.get(space.METRIC, math.nan))), None)
-    markdown = _markdown(manifest, rows, columns, best)
+    importances = None
+    if manifest.get("optuna_storage"):
+        importances = param_importances(load_study(manifest["optuna_storage"],
+                                                   manifest["study_name"]))
+    markdown = _markdown(manifest, rows, columns, best) + "\n" + importance_markdown(importances)
+    _write_plots(experiment, manifest, analysis, rows, importances)
     storage.write_text(f"{experiment}/leaderboard.md", markdown)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")

@@ -14,6 +14,7 @@ from search.cli import OneLineArgumentParser, exits_cleanly
 from search.config import PRESETS, TASK_NAMES, SearchConfig, default_cache_dir
 from search.data import PreparedData, prepare_data
 from search.report import MANIFEST, read_manifest, write_report
+from search.study import default_study_url, open_study_storage
 from trainables import __version__
 from trainables.errors import UserError
 
@@ -49,6 +50,9 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     add("--resume", action="store_true",
         help="continue the interrupted experiment --name (its saved settings are used)")
     add("--seed", type=int, default=0, help="seeds the search, the split and the trials")
+    add("--optuna-storage", metavar="URL",
+        help="database URL for the Optuna study, e.g. postgresql://user@host/db (shared by a "
+             "cluster); default: sqlite:///STORAGE/NAME/optuna.db")
     add("--address", help="a running Ray cluster (auto, HOST:PORT, ray://HOST:10001); "
         "default: start a local one")
     add("--no-dashboard", action="store_true", help="do not start the Ray dashboard")
@@ -63,6 +67,7 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         storage=storage.resolve_storage(args.storage), data=args.data,
         val_fraction=args.val_fraction, lr_range=tuple(args.lr_range),
         max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
+        optuna_storage=args.optuna_storage,
         address=args.address, dashboard=not args.no_dashboard, cache_dir=args.cache_dir,
         **(PRESETS[args.preset] | sizes),
     )
@@ -98,19 +103,20 @@ def check_experiment_folder(cfg: SearchConfig) -> None:
                         "or choose another --name")
 
 
-def write_manifest(cfg: SearchConfig, data: PreparedData, baseline: dict) -> None:
+def write_manifest(cfg: SearchConfig, data: PreparedData, baseline: dict,
+                   study_url: str | None) -> None:
     manifest = {
         "name": cfg.name, "task": cfg.task, "lenstune_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "data": data.source,
         "simulated": data.simulated, "train_count": len(data.split.train),
         "val_count": len(data.split.val), "max_epochs": cfg.max_epochs,
         "num_samples": cfg.num_samples, "baseline_name": "bicubic", "baseline": baseline,
-        "search": _settings(cfg),
+        "optuna_storage": study_url, "study_name": cfg.name, "search": _settings(cfg),
     }
     storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
 
 
-def fit(cfg: SearchConfig, data: PreparedData) -> None:
+def fit(cfg: SearchConfig, data: PreparedData, study_storage) -> None:
     """Run (or continue) the search on a local runtime or the cluster at cfg.address."""
     from cluster.runtime import start_ray, stop_ray
     from search.tuner import build_trainable, build_tuner, restore_tuner
@@ -123,7 +129,7 @@ def fit(cfg: SearchConfig, data: PreparedData) -> None:
         if cfg.resume:
             tuner = restore_tuner(cfg.experiment_path, trainable)
         else:
-            tuner = build_tuner(cfg, trainable, cfg.storage)
+            tuner = build_tuner(cfg, trainable, cfg.storage, study_storage)
         tuner.fit()
     finally:
         stop_ray()
@@ -136,14 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     check_experiment_folder(cfg)
     if cfg.resume:
         cfg = resumed_config(cfg)
+    study_storage = None
+    if cfg.optuna_storage and not cfg.resume:
+        study_storage = open_study_storage(cfg.optuna_storage)  # refuse a bad URL before work
     try:
         data = prepare_data(cfg.task, cfg.data, cfg.sim_count, cfg.cache_dir, cfg.val_fraction,
                             cfg.seed)
         if not cfg.resume:
             from trainables.superres import bicubic_baseline
 
-            write_manifest(cfg, data, bicubic_baseline(data.split.val.lr, data.split.val.hr))
-        fit(cfg, data)
+            study_url = cfg.optuna_storage or default_study_url(cfg.experiment_path)
+            write_manifest(cfg, data, bicubic_baseline(data.split.val.lr, data.split.val.hr),
+                           study_url)
+            if study_storage is None and study_url is not None:
+                study_storage = open_study_storage(study_url)
+        fit(cfg, data, study_storage)
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with: python -m search.run --task {cfg.task} "
               f"--storage {cfg.storage} --name {cfg.name} --resume", file=sys.stderr)

@@ -37,7 +37,8 @@ def build_trainable(cfg: SearchConfig, data) -> tune.trainable:
     return tune.with_resources(trainable, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial})
 
 
-def build_searcher(cfg: SearchConfig) -> PruningAwareOptunaSearch:
+def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaSearch:
+    """TPE over the task's space; the study lives in `study_storage` (an RDBStorage) if given."""
     space = SPACES[cfg.task]
     return PruningAwareOptunaSearch(
         space=partial(space.space, lr_range=cfg.lr_range, max_lr_ratio=cfg.max_lr_ratio),
@@ -46,11 +47,13 @@ def build_searcher(cfg: SearchConfig) -> PruningAwareOptunaSearch:
         mode=space.MODE,
         points_to_evaluate=space.WARM_START[: cfg.num_samples],
         sampler=tpe_sampler(cfg.seed),
+        storage=study_storage,
+        study_name=cfg.name,
         max_t=cfg.max_epochs,
     )
 
 
-def build_tuner(cfg: SearchConfig, trainable, storage: str) -> tune.Tuner:
+def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) -> tune.Tuner:
     space = SPACES[cfg.task]
     scheduler = ASHAScheduler(
         time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
@@ -60,8 +63,9 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str) -> tune.Tuner:
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=build_searcher(cfg), scheduler=scheduler, num_samples=cfg.num_samples,
-            max_concurrent_trials=cfg.concurrency, reuse_actors=True,
+            search_alg=build_searcher(cfg, study_storage), scheduler=scheduler,
+            num_samples=cfg.num_samples, max_concurrent_trials=cfg.concurrency,
+            reuse_actors=True,
             trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(

@@ -26,7 +26,7 @@ from trainables.sr_metrics import SR_LOSSES, bicubic_x2, sr_loss, sr_scores
 from trainables.trial_log import TrialLog
 
 TASK = "superres"
-METRIC_TAGS = ["val/loss", "val/mse", "val/psnr", "val/ssim"]
+METRIC_TAGS = ["val/loss", "val/mse", "val/psnr", "val/ssim", "epoch"]
 
 
 @dataclass(frozen=True)

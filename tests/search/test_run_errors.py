@@ -26,6 +26,7 @@ def _run(capsys, *argv):
     (["--task", "superres", "--max-lr-ratio", "0.5"], "--max-lr-ratio must be >= 1"),
     (["--task", "superres", "--num-samples", "many"], "invalid int value"),
     (["--task", "superres", "--resume"], "--resume needs --name"),
+    (["--task", "superres", "--optuna-storage", "nonsense"], "--optuna-storage nonsense"),
 ])
 def test_bad_flags(capsys, tmp_path, argv, message):
     code, err = _run(capsys, *argv, "--storage", str(tmp_path))

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
 
@@ -143,3 +144,42 @@ def test_resume_after_an_interrupted_run(sr_data, tmp_path):
         assert after[trial] == 4, f"finished trial {trial} was run again"
     rows = [r for r in _leaderboard(experiment) if r["status"] != "baseline"]
     assert len(rows) == 4 and all(r["status"] in ("complete", "stopped early") for r in rows)
+    # The resumed search continued the same Optuna study: each trial once, none left running.
+    states = [t.state for t in _study(experiment, "crash").trials]
+    assert len(states) == 4, states
+    assert all(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+               for s in states)
+
+
+def _study(experiment: Path, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{experiment}/optuna.db")
+
+
+def test_study_holds_pruned_and_complete_trials_in_plain_optuna(finished):
+    _, experiment = finished
+    study = _study(experiment, "e2e")
+    by_number = sorted(study.trials, key=lambda t: t.number)
+    assert len(by_number) == 4
+    rows = {(r["model"], r["loss"]): r for r in _leaderboard(experiment)
+            if r["status"] != "baseline"}
+    for trial in by_number:
+        row = rows[(trial.params["model"], trial.params["loss"])]
+        assert len(trial.intermediate_values) == int(row["epochs"])
+        expected = {"stopped early": optuna.trial.TrialState.PRUNED,
+                    "complete": optuna.trial.TrialState.COMPLETE}[row["status"]]
+        assert trial.state == expected
+
+
+def test_warm_start_points_are_the_first_trials_with_exactly_their_values(finished):
+    from spaces.superres import WARM_START
+
+    _, experiment = finished
+    first = sorted(_study(experiment, "e2e").trials, key=lambda t: t.number)[: len(WARM_START)]
+    for trial, point in zip(first, WARM_START):
+        assert {k: trial.params[k] for k in point} == point
+
+
+def test_report_says_what_mattered_and_plots_the_history(finished):
+    _, experiment = finished
+    assert "## What mattered" in (experiment / "leaderboard.md").read_text()
+    assert (experiment / "plots" / "history.png").stat().st_size > 0

@@ -1,0 +1,87 @@
+"""What mattered: hyperparameter importances and the optimisation history, as tables and plots."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are written on headless machines
+import matplotlib.pyplot as plt  # noqa: E402
+import optuna  # noqa: E402
+
+
+def param_importances(study: optuna.Study | None) -> dict[str, float] | None:
+    """fANOVA importances over the finished trials; None while fewer than two have finished.
+
+    Only the parameters every finished trial has (the shared part of a conditional space)
+    are rated, as Optuna's evaluators require.
+    """
+    if study is None:
+        return None
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 2:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return optuna.importance.get_param_importances(
+                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
+            )
+    except (ValueError, RuntimeError):  # e.g. every finished trial has the same value
+        return None
+
+
+def importance_markdown(importances: dict[str, float] | None) -> str:
+    if not importances:
+        return ("## What mattered\n\nNot enough finished trials yet for hyperparameter "
+                "importances (at least two complete ones).\n")
+    lines = ["## What mattered", "",
+             "Hyperparameter importances (Optuna fANOVA over complete trials; sums to 1):", "",
+             "| parameter | importance |", "|---|---|"]
+    lines += [f"| {name} | {value:.3f} |" for name, value in importances.items()]
+    return "\n".join(lines) + "\n"
+
+
+def plot_importances(importances: dict[str, float], path: Path) -> None:
+    names = list(importances)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
+    ax.barh(names, [importances[n] for n in names], color="tab:blue")
+    ax.set_xlabel("importance (fANOVA)")
+    ax.set_title("What mattered")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def best_so_far(values: list[float], mode: str) -> list[float]:
+    best, out = math.nan, []
+    for value in values:
+        if not math.isnan(value) and (math.isnan(best) or
+                                      (value > best if mode == "max" else value < best)):
+            best = value
+        out.append(best)
+    return out
+
+
+def plot_history(epochs: list[int], values: list[float], metric: str, mode: str,
+                 baseline: float | None, path: Path) -> None:
+    """Best metric so far against trials run and against total epochs spent, in trial order."""
+    best = best_so_far(values, mode)
+    spent = [sum(epochs[: i + 1]) for i in range(len(epochs))]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, x, label in ((axes[0], range(1, len(values) + 1), "trials"),
+                         (axes[1], spent, "total epochs spent")):
+        ax.plot(x, values, "o", color="tab:gray", alpha=0.6, label="trial (its best epoch)")
+        ax.step(x, best, where="post", color="tab:blue", label="best so far")
+        if baseline is not None:
+            ax.axhline(baseline, color="tab:red", linestyle="--", label="baseline")
+        ax.set_xlabel(label)
+    axes[0].set_ylabel(metric)
+    axes[0].legend(loc="best")
+    fig.suptitle("Optimisation history")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

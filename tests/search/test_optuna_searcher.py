@@ -1,0 +1,62 @@
+import optuna
+import pytest
+
+from search.config import SearchConfig
+from search.study import open_study_storage
+from search.study_summary import best_so_far, param_importances
+from search.tuner import build_searcher
+from spaces.superres import WARM_START
+from trainables.errors import UserError
+
+
+def _suggestions(seed: int, n: int) -> list[dict]:
+    searcher = build_searcher(SearchConfig(task="superres", name="s", num_samples=8, seed=seed))
+    return [searcher.suggest(f"trial{i}") for i in range(n)]
+
+
+def test_same_seed_suggests_the_same_first_trials():
+    first, again = _suggestions(3, 7), _suggestions(3, 7)
+    assert first == again
+    assert first[len(WARM_START):] != _suggestions(4, 7)[len(WARM_START):]
+
+
+def test_sampler_handles_running_trials_and_conditional_spaces():
+    searcher = build_searcher(SearchConfig(task="superres", name="s"))
+    sampler = searcher._ot_study.sampler
+    assert isinstance(sampler, optuna.samplers.TPESampler)
+    assert sampler._constant_liar and sampler._multivariate and sampler._group
+
+
+def test_an_early_stopped_trial_is_pruned_and_a_full_one_complete():
+    searcher = build_searcher(SearchConfig(task="superres", name="p", max_epochs=3,
+                                           grace_epochs=1, num_samples=2))
+    for trial_id, epochs in (("full", 3), ("cut", 1)):
+        searcher.suggest(trial_id)
+        for epoch in range(1, epochs + 1):
+            result = {"val_psnr": 20.0 + epoch, "training_iteration": epoch}
+            searcher.on_trial_result(trial_id, result)
+        searcher.on_trial_complete(trial_id, result)
+    states = {t.number: t.state for t in searcher._ot_study.trials}
+    assert states == {0: optuna.trial.TrialState.COMPLETE, 1: optuna.trial.TrialState.PRUNED}
+    assert searcher._ot_study.trials[1].intermediate_values == {1: 21.0}
+
+
+@pytest.mark.parametrize("url", ["not a url", "sqlite:////no/such/folder/x.db"])
+def test_bad_study_urls_are_user_errors(url):
+    with pytest.raises(UserError, match="--optuna-storage"):
+        open_study_storage(url)
+
+
+def test_importances_rate_the_parameter_that_matters():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: 10 * t.suggest_float("x", 0, 1) + 0.01 * t.suggest_float("y", 0, 1),
+                   n_trials=30)
+    importances = param_importances(study)
+    assert importances["x"] > 0.9 > importances["y"]
+    assert param_importances(optuna.create_study()) is None
+
+
+def test_best_so_far_tracks_the_mode():
+    nan = float("nan")
+    assert best_so_far([1.0, nan, 3.0, 2.0], "max") == [1.0, 1.0, 3.0, 3.0]
+    assert best_so_far([3.0, 1.0, 2.0], "min") == [3.0, 1.0, 1.0]

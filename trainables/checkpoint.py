@@ -1,4 +1,5 @@
-"""A trial checkpoint folder: model.pt (weights), model.json (what builds the net), state.pt.
+"""A trial checkpoint folder: model.pt (weights), model.json (what builds the net and prepares
+its input), state.pt (optimiser, scheduler, RNG, epoch), and <name>.json for any extras.
 
 Everything loads with torch.load(weights_only=True), so a checkpoint can never run code.
 """
@@ -19,11 +20,15 @@ NET_SPEC = "model.json"
 TRAINING_STATE = "state.pt"
 
 
-def save_checkpoint(folder: str | Path, state: dict, net_spec: dict) -> None:
+def save_checkpoint(folder: str | Path, state: dict) -> None:
+    """Write the state a training loop reports (model, net_spec, extras, the rest)."""
     folder = Path(folder)
     torch.save(state["model"], folder / MODEL_WEIGHTS)
-    torch.save({k: v for k, v in state.items() if k != "model"}, folder / TRAINING_STATE)
-    (folder / NET_SPEC).write_text(json.dumps(net_spec, indent=2))
+    (folder / NET_SPEC).write_text(json.dumps(state["net_spec"], indent=2))
+    for name, value in state.get("extras", {}).items():
+        (folder / f"{name}.json").write_text(json.dumps(value))
+    rest = {k: v for k, v in state.items() if k not in ("model", "net_spec", "extras")}
+    torch.save(rest, folder / TRAINING_STATE)
 
 
 def load_training_state(folder: str | Path) -> dict:

@@ -224,6 +224,7 @@ def fit(
             report(metrics, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "generator": gen.get_state(), "epoch": epoch,
+                "net_spec": cfg.net_spec(),
             })
     finally:
         if log is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from trainables import superres
+from trainables import classify, superres
 from trainables.errors import UserError
 
 
@@ -15,7 +15,7 @@ from trainables.errors import UserError
 class Task:
     name: str
     config_cls: type
-    """A frozen dataclass with from_dict() and net_spec()."""
+    """A frozen dataclass with from_dict(); its loop reports the net spec with each state."""
     fit: Callable
     """fit(cfg, data, report, state=None, logdir=None) -> last metrics."""
     build_net: Callable[[dict], nn.Module]
@@ -24,6 +24,8 @@ class Task:
 
 TASKS: dict[str, Task] = {
     "superres": Task("superres", superres.SRTrialConfig, superres.fit, superres.build_net),
+    "classify": Task("classify", classify.ClassifyTrialConfig, classify.fit, classify.build_net),
+    "anomaly": Task("anomaly", classify.AnomalyTrialConfig, classify.fit, classify.build_net),
 }
 
 

@@ -1,7 +1,8 @@
 """The one place in `trainables` that imports Ray Tune: config dict in, tune.report out.
 
 A trial's config is the space's suggestion; `settings` are the run-wide constants (task,
-max_epochs, seed, cpus and gpus per trial) that the driver passes with tune.with_parameters,
+max_epochs, seed, cpus and gpus per trial, and `trial_constants` for the task's config) that
+the driver passes with tune.with_parameters,
 together with the data set, which Ray then holds once per node in its object store.
 """
 
@@ -37,6 +38,7 @@ def run_trial(config: dict, data, settings: dict) -> None:
     cfg = task.config_cls.from_dict({
         **config, "max_epochs": settings["max_epochs"], "seed": settings["seed"],
         "threads": max(1, int(settings["cpus_per_trial"])), "device": device,
+        **settings.get("trial_constants", {}),
     })
     logger.info("trial %s trains on %s", tune.get_context().get_trial_id(), device)
 
@@ -48,7 +50,7 @@ def run_trial(config: dict, data, settings: dict) -> None:
 
     def report(metrics: dict, epoch_state: dict) -> None:
         with tempfile.TemporaryDirectory() as folder:
-            save_checkpoint(folder, epoch_state, cfg.net_spec())
+            save_checkpoint(folder, epoch_state)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
     task.fit(cfg, data, report, state=state, logdir=tune.get_context().get_trial_dir())

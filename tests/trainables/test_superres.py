@@ -37,7 +37,7 @@ def test_resume_from_a_saved_state_continues_where_it_stopped(split, tmp_path):
 
     def stop_after_first(metrics, state):
         saved.append(metrics)
-        save_checkpoint(tmp_path, state, cfg.net_spec())
+        save_checkpoint(tmp_path, state)
         raise KeyboardInterrupt  # the trial dies after its first checkpoint
 
     with pytest.raises(KeyboardInterrupt):
@@ -54,7 +54,7 @@ def test_saved_checkpoint_reloads_to_the_reported_metrics(split, tmp_path):
     states = []
     fit(cfg, split, lambda m, s: states.append((m, s)))
     metrics, state = states[-1]
-    save_checkpoint(tmp_path, state, cfg.net_spec())
+    save_checkpoint(tmp_path, state)
     net, spec = load_model(tmp_path)
     assert spec["model"] == "edsr" and spec["task"] == "superres"
     val = evaluate(net, torch.as_tensor(split.val.lr), torch.as_tensor(split.val.hr), cfg.loss)

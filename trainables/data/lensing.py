@@ -65,10 +65,14 @@ COSMOLOGY = FlatLambdaCDM(H0=70, Om0=0.3, Ob0=0.05)
 
 
 @functools.lru_cache(maxsize=8)
-def einstein_radius(mass_msun: float, z_lens: float, z_source: float) -> float:
+def _sigma_crit_angle(z_lens: float, z_source: float) -> float:
+    """Critical surface density in Msun per arcsec^2."""
+    return LensCosmo(z_lens=z_lens, z_source=z_source, cosmo=COSMOLOGY).sigma_crit_angle
+
+
+def einstein_radius(mass_msun, z_lens: float, z_source: float):
     """Einstein radius in arcsec of a point mass: theta_E = sqrt(M / (pi Sigma_crit))."""
-    lens_cosmo = LensCosmo(z_lens=z_lens, z_source=z_source, cosmo=COSMOLOGY)
-    return float(np.sqrt(mass_msun / (np.pi * lens_cosmo.sigma_crit_angle)))
+    return np.sqrt(np.asarray(mass_msun) / (np.pi * _sigma_crit_angle(z_lens, z_source)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -94,7 +98,7 @@ def _image_model(
 
 
 def _main_lens(recipe: LensingRecipe) -> list[dict]:
-    theta_e = einstein_radius(recipe.main_halo_mass, recipe.z_lens, recipe.z_source)
+    theta_e = float(einstein_radius(recipe.main_halo_mass, recipe.z_lens, recipe.z_source))
     return [
         {"theta_E": theta_e, "e1": recipe.lens_e1, "e2": recipe.lens_e2, "center_x": 0.0,
          "center_y": 0.0},
@@ -147,3 +151,53 @@ def simulate_sr_pair(
     hr = hr_model.image(kwargs_lens=kwargs_lens, kwargs_source=kwargs_source)
     lr = observe(lr_model.image(kwargs_lens=kwargs_lens, kwargs_source=kwargs_source), rng, recipe)
     return min_max(lr), min_max(hr)
+
+
+LENS_CLASSES = ("no", "sphere", "vort")
+"""Folder names of the published Common Test I set: no substructure, CDM subhalos, vortex."""
+
+SUBHALOS = 25
+SUBHALO_MASS_RANGE = (1e6, 1e10)
+SUBHALO_MASS_SLOPE = -0.9
+SUBHALO_RADIUS_RANGE = (0.25, 2.0)
+VORTEX_POINTS = 100
+VORTEX_MASS = 3e10
+
+
+def _substructure(rng: np.random.Generator, lens_class: str, recipe: LensingRecipe):
+    """The point masses of a class: none, CDM subhalos, or a vortex line."""
+    if lens_class == "no":
+        return (), []
+    if lens_class == "sphere":
+        # Inverse CDF of p(m) ~ m^slope between the mass bounds.
+        a, b = (m ** (SUBHALO_MASS_SLOPE + 1) for m in SUBHALO_MASS_RANGE)
+        masses = (a + rng.uniform(size=SUBHALOS) * (b - a)) ** (1 / (SUBHALO_MASS_SLOPE + 1))
+        radius = rng.uniform(*SUBHALO_RADIUS_RANGE, size=SUBHALOS)
+        angle = rng.uniform(0, 2 * np.pi, size=SUBHALOS)
+        xs, ys = radius * np.cos(angle), radius * np.sin(angle)
+    elif lens_class == "vort":
+        axion_mass = 10 ** rng.uniform(-24, -22)
+        half_length = 0.06 / (2 * axion_mass) * 1e-22
+        angle = rng.uniform(0, 2 * np.pi)
+        along = np.linspace(-half_length, half_length, VORTEX_POINTS)
+        xs, ys = along * np.cos(angle), along * np.sin(angle)
+        masses = np.full(VORTEX_POINTS, VORTEX_MASS / VORTEX_POINTS)
+    else:
+        raise ValueError(f"unknown lens class {lens_class!r}")
+    theta = einstein_radius(masses, recipe.z_lens, recipe.z_source)
+    kwargs = [{"theta_E": float(t), "center_x": float(x), "center_y": float(y)}
+              for t, x, y in zip(theta, xs, ys)]
+    return ("POINT_MASS",) * len(kwargs), kwargs
+
+
+def simulate_lens_image(
+    index: int, seed: int, lens_class: str, recipe: LensingRecipe = LensingRecipe()
+) -> np.ndarray:
+    """One observed (PSF, noise) image of a class, recipe.num_pix square, float32 in [0, 1]."""
+    rng = np.random.default_rng([seed, LENS_CLASSES.index(lens_class), index])
+    extra_models, extra_kwargs = _substructure(rng, lens_class, recipe)
+    model = _image_model(recipe.num_pix, recipe.pixel_scale, recipe.psf_fwhm,
+                         recipe.psf_truncation, ("SIE", "SHEAR", *extra_models))
+    clean = model.image(kwargs_lens=_main_lens(recipe) + extra_kwargs,
+                        kwargs_source=_source(rng, recipe))
+    return min_max(observe(clean, rng, recipe))

@@ -1,0 +1,223 @@
+"""Labelled lensing images in class folders (the published classify and anomaly layouts).
+
+classify: DIR/{train,val}/{no,sphere,vort}/<n>.npy    anomaly: DIR/{no_sub,sub}/image_<n>.png
+Labels are the class folders in alphabetical order. Without a val folder, a seeded stratified
+split is made.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
+
+from trainables import __version__
+from trainables.data.lensing import LENS_CLASSES, LensingRecipe, simulate_lens_image
+from trainables.errors import UserError
+
+IMAGE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg")
+ANOMALY_CLASSES = {"no_sub": "no", "sub": "sphere"}
+"""Anomaly folders and the simulated class each is drawn from."""
+
+
+@dataclass(frozen=True)
+class ClassImages:
+    """Compact in-memory images: x (N,1,H,W) float32 in the files' range, y (N,) int64."""
+
+    x: np.ndarray
+    y: np.ndarray
+    classes: tuple[str, ...]
+    files: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, index: np.ndarray) -> ClassImages:
+        return ClassImages(self.x[index], self.y[index], self.classes,
+                           tuple(self.files[i] for i in index))
+
+
+@dataclass(frozen=True)
+class ClassSplit:
+    train: ClassImages
+    val: ClassImages
+    mean: float
+    """Normalisation statistics of the training split (stored with every checkpoint)."""
+    std: float
+
+
+# ---- simulation -------------------------------------------------------------------------------
+
+def _simulate_one(job: tuple) -> tuple[str, int, np.ndarray]:
+    folder_class, lens_class, index, seed, recipe = job
+    return folder_class, index, simulate_lens_image(index, seed, lens_class, recipe)
+
+
+def write_simulated_classes(
+    out: Path, task: str, n_per_class: int, seed: int, recipe: LensingRecipe = LensingRecipe(),
+    val_fraction: float = 0.1, workers: int | None = None, progress: bool = True,
+) -> Path:
+    """Simulate n images per class in the task's published layout, into the new folder `out`.
+
+    classify: DIR/{train,val}/{no,sphere,vort}/<n>.npy, float32 (1,H,W), seeded split.
+    anomaly: DIR/{no_sub,sub}/image_<n>.png, 8-bit.
+    """
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"output folder {out} already exists; choose a new --out")
+    classes = {c: c for c in LENS_CLASSES} if task == "classify" else ANOMALY_CLASSES
+    jobs = [(folder, lens, i, seed, recipe) for folder, lens in classes.items()
+            for i in range(n_per_class)]
+    n_val = max(1, round(n_per_class * val_fraction)) if n_per_class > 1 else 0
+    val_ids = set(np.random.default_rng(seed).permutation(n_per_class)[:n_val].tolist())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(jobs), desc=f"simulating {task} images", unit="img", disable=not progress)
+    try:
+        # fork, not spawn: spawn re-imports __main__, which breaks under notebooks and `python -`.
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for folder, index, image in pool.imap_unordered(_simulate_one, jobs, chunksize=8):
+                if task == "classify":
+                    split = "val" if index in val_ids else "train"
+                    path = staging / split / folder / f"{index}.npy"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(path, image[None])
+                else:
+                    path = staging / folder / f"image_{index}.png"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    Image.fromarray(np.round(image * 255).astype(np.uint8)).save(path)
+                bar.update()
+        metadata = {"task": task, "count_per_class": n_per_class, "seed": seed,
+                    "classes": list(classes), "recipe": recipe.to_dict(),
+                    "lenstune_version": __version__}
+        (staging / "metadata.json").write_text(json.dumps(metadata, indent=2))
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        bar.close()
+    return out
+
+
+# ---- reading -----------------------------------------------------------------------------------
+
+def load_image(path: Path) -> np.ndarray:
+    """One single-channel image as float32 (H,W): .npy as stored, 8-bit images scaled to [0,1]."""
+    if path.suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except Exception as exc:  # numpy raises several types for a corrupt file
+            raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") \
+                from None
+        if array.ndim == 3 and array.shape[0] == 1:
+            array = array[0]
+        if array.ndim == 3 and array.shape[0] in (3, 4):
+            raise UserError(f"{path}: has {array.shape[0]} channels; lenstune reads 1-channel "
+                            "images")
+        if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
+            raise UserError(f"{path}: expected a 2-D or (1,H,W) numeric array, got "
+                            f"{array.dtype} {array.shape}")
+    else:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                if image.mode not in ("L", "I;16", "I", "F"):
+                    raise UserError(f"{path}: has {len(image.getbands())} channels "
+                                    f"({image.mode}); lenstune reads 1-channel images")
+                array = np.asarray(image, dtype=np.float32)
+                array = array / (255.0 if image.mode == "L" else max(1.0, float(array.max())))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise UserError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+    if not np.all(np.isfinite(array)):
+        raise UserError(f"{path}: contains NaN or infinite values")
+    return array.astype(np.float32, copy=False)
+
+
+def _class_files(root: Path) -> dict[str, list[Path]]:
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise UserError(f"{root}: needs at least two class folders, found {classes or 'none'}")
+    files = {}
+    for name in classes:
+        found = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise UserError(f"{root / name}: class folder has no .npy, .png or .jpg images")
+        files[name] = found
+    return files
+
+
+def _read_folder(root: Path, classes: list[str] | None = None) -> ClassImages:
+    files = _class_files(root)
+    if classes is not None and list(files) != classes:
+        raise UserError(f"{root}: class folders {list(files)} differ from {classes}")
+    names = list(files)
+    images, labels, paths = [], [], []
+    for label, name in enumerate(names):
+        for path in files[name]:
+            image = load_image(path)
+            if images and image.shape != images[0].shape:
+                raise UserError(f"{path}: size {image.shape} differs from {images[0].shape} "
+                                f"({paths[0]})")
+            images.append(image)
+            labels.append(label)
+            paths.append(str(path))
+    return ClassImages(np.stack(images)[:, None], np.asarray(labels, dtype=np.int64),
+                       tuple(names), tuple(paths))
+
+
+def stratified_split(images: ClassImages, val_fraction: float, seed: int):
+    """A seeded split keeping each class's share; at least one image of each class per side."""
+    rng = np.random.default_rng(seed)
+    val = []
+    for label in range(len(images.classes)):
+        members = np.flatnonzero(images.y == label)
+        if len(members) < 2:
+            raise UserError(f"class {images.classes[label]!r} has {len(members)} image(s); "
+                            "a validation split needs at least 2")
+        n_val = min(len(members) - 1, max(1, round(len(members) * val_fraction)))
+        val.extend(rng.permutation(members)[:n_val].tolist())
+    val_index = np.sort(np.asarray(val))
+    train_index = np.setdiff1d(np.arange(len(images)), val_index)
+    return images.subset(train_index), images.subset(val_index)
+
+
+def resize(images: ClassImages, size: int | None) -> ClassImages:
+    if size is None or images.x.shape[-1] == size and images.x.shape[-2] == size:
+        return images
+    x = F.interpolate(torch.from_numpy(images.x), size=(size, size), mode="bilinear",
+                      antialias=True, align_corners=False).numpy()
+    return ClassImages(x, images.y, images.classes, images.files)
+
+
+def read_class_images(root: Path, val_fraction: float, seed: int,
+                      image_size: int | None = None) -> ClassSplit:
+    """Read a class-folder data set (with or without train/ and val/), checked, split, resized."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"data folder {root} does not exist")
+    if (root / "train").is_dir():
+        train = _read_folder(root / "train")
+        if (root / "val").is_dir():
+            val = _read_folder(root / "val", list(train.classes))
+            if val.x.shape[1:] != train.x.shape[1:]:
+                raise UserError(f"{root / 'val'}: image size {val.x.shape[2:]} differs from "
+                                f"train {train.x.shape[2:]}")
+        else:
+            train, val = stratified_split(train, val_fraction, seed)
+    else:
+        train, val = stratified_split(_read_folder(root), val_fraction, seed)
+    train, val = resize(train, image_size), resize(val, image_size)
+    std = float(train.x.std())
+    return ClassSplit(train, val, mean=float(train.x.mean()), std=std if std > 0 else 1.0)

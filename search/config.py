@@ -8,16 +8,29 @@ from pathlib import Path
 
 from trainables.errors import UserError
 
-TASK_NAMES = ("superres",)
+TASK_NAMES = ("superres", "classify", "anomaly")
 
-# The defaults of every size-like option, per preset. `laptop` finishes on 2 CPU cores in a few
-# minutes; `cluster` is the reference scale, for GPUs.
+# The defaults of every size-like option, per preset and task. `laptop` finishes on 2 CPU cores
+# in under 10 minutes; `cluster` is the reference scale, for GPUs.
 PRESETS: dict[str, dict] = {
-    "laptop": {"sim_count": 600, "num_samples": 8, "max_epochs": 6, "grace_epochs": 2,
-               "concurrency": 2, "cpus_per_trial": 1.0, "gpus_per_trial": 0.0},
-    "cluster": {"sim_count": 10000, "num_samples": 64, "max_epochs": 40, "grace_epochs": 4,
-                "concurrency": 16, "cpus_per_trial": 2.0, "gpus_per_trial": 0.25},
+    "laptop": {"num_samples": 8, "max_epochs": 6, "grace_epochs": 2, "concurrency": 2,
+               "cpus_per_trial": 1.0, "gpus_per_trial": 0.0},
+    "cluster": {"num_samples": 64, "max_epochs": 40, "grace_epochs": 4, "concurrency": 16,
+                "cpus_per_trial": 2.0, "gpus_per_trial": 0.25},
 }
+TASK_PRESETS: dict[tuple[str, str], dict] = {
+    # sim_count: pairs for superres, images per class otherwise. image_size: None = as stored.
+    ("laptop", "superres"): {"sim_count": 600, "image_size": None},
+    ("laptop", "classify"): {"sim_count": 300, "image_size": 48, "num_samples": 6},
+    ("laptop", "anomaly"): {"sim_count": 300, "image_size": 48, "num_samples": 6},
+    ("cluster", "superres"): {"sim_count": 10000, "image_size": None},
+    ("cluster", "classify"): {"sim_count": 10000, "image_size": None},
+    ("cluster", "anomaly"): {"sim_count": 5000, "image_size": None},
+}
+
+
+def preset_defaults(preset: str, task: str) -> dict:
+    return PRESETS[preset] | TASK_PRESETS.get((preset, task), {})
 
 
 def default_cache_dir() -> Path:
@@ -37,7 +50,11 @@ class SearchConfig:
     data: Path | None = None
     """A data set in the task's layout; None simulates (once) the embedded default."""
     sim_count: int = 600
-    """Size of the simulated default data set (pairs for superres)."""
+    """Size of the simulated default data set (pairs for superres, images per class else)."""
+    image_size: int | None = None
+    """classify/anomaly: resize images to this square size on load (None: as stored)."""
+    weights_dir: Path | None = None
+    """classify/anomaly: folder of local ImageNet weights (<model>.pth) for pretrained nets."""
     val_fraction: float = 0.1
     num_samples: int = 8
     """Trials to run, warm-start points included."""
@@ -83,6 +100,10 @@ class SearchConfig:
         if self.max_lr_ratio < 1:
             raise UserError(f"--max-lr-ratio must be >= 1 (max_lr >= base_lr), got "
                             f"{self.max_lr_ratio}")
+        if self.image_size is not None and self.image_size < 16:
+            raise UserError(f"--image-size must be at least 16, got {self.image_size}")
+        if self.weights_dir is not None and not Path(self.weights_dir).is_dir():
+            raise UserError(f"--weights-dir {self.weights_dir}: not a folder")
         if not 0 < self.val_fraction < 1:
             raise UserError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if not self.name or "/" in self.name or self.name in (".", ".."):

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainables.data.class_images import ClassSplit, read_class_images, write_simulated_classes
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import (
     SRSplit,
@@ -23,10 +24,20 @@ DEFAULT_DATA_SEED = 0
 
 @dataclass(frozen=True)
 class PreparedData:
-    split: SRSplit
+    split: SRSplit | ClassSplit
     source: str
     """The folder the data came from."""
     simulated: bool
+    baseline: dict | None
+    """Validation metrics of the task's baseline (bicubic for superres), if it has one."""
+    baseline_name: str | None
+
+
+def _simulate(task: str, folder: Path, count: int) -> None:
+    if task == "superres":
+        write_simulated_sr_pairs(folder, count, DEFAULT_DATA_SEED, LensingRecipe())
+    else:
+        write_simulated_classes(folder, task, count, DEFAULT_DATA_SEED, LensingRecipe())
 
 
 def cached_default(task: str, count: int, cache_dir: Path) -> Path:
@@ -35,17 +46,24 @@ def cached_default(task: str, count: int, cache_dir: Path) -> Path:
     if not folder.is_dir():
         logger.warning("simulating the default %s data set (%d) into %s", task, count, folder)
         try:
-            write_simulated_sr_pairs(folder, count, DEFAULT_DATA_SEED, LensingRecipe())
+            _simulate(task, folder, count)
         except OSError as exc:
             raise UserError(f"cache folder {cache_dir}: cannot write ({exc.strerror})") from None
     return folder
 
 
 def prepare_data(task: str, data: Path | None, sim_count: int, cache_dir: Path,
-                 val_fraction: float, seed: int) -> PreparedData:
+                 val_fraction: float, seed: int, image_size: int | None = None) -> PreparedData:
     """Load the task's data into compact arrays, split into train and validation."""
-    if task != "superres":
-        raise UserError(f"--task {task!r}: no data reader")
     folder = Path(data) if data is not None else cached_default(task, sim_count, cache_dir)
-    pairs = read_sr_pairs(folder)
-    return PreparedData(split_sr_pairs(pairs, val_fraction, seed), str(folder), data is None)
+    if task == "superres":
+        from trainables.superres import bicubic_baseline
+
+        split = split_sr_pairs(read_sr_pairs(folder), val_fraction, seed)
+        return PreparedData(split, str(folder), data is None,
+                            bicubic_baseline(split.val.lr, split.val.hr), "bicubic")
+    split = read_class_images(folder, val_fraction, seed, image_size)
+    if task == "anomaly" and len(split.train.classes) != 2:
+        raise UserError(f"{folder}: anomaly detection needs exactly two class folders, found "
+                        f"{list(split.train.classes)}")
+    return PreparedData(split, str(folder), data is None, None, None)

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pyarrow.fs
 from ray.tune import ExperimentAnalysis
 
@@ -28,6 +29,7 @@ from search.study_summary import (
     plot_importances,
 )
 from spaces import SPACES
+from trainables.class_metrics import confusion_figure, roc_figure
 from trainables.errors import UserError
 
 MANIFEST = "lenstune.json"
@@ -134,6 +136,13 @@ def _write_plots(experiment: str, manifest: dict, analysis: ExperimentAnalysis,
                      space.METRIC, space.MODE, baseline, Path(folder) / "history.png")
         if importances:
             plot_importances(importances, Path(folder) / "importance.png")
+        evaluation = f"{experiment}/best/evaluation.json"
+        if storage.exists(evaluation):  # classify, anomaly: the best trial's ROC and confusion
+            summary = json.loads(storage.read_text(evaluation))
+            for name, draw in (("roc.png", roc_figure), ("confusion.png", confusion_figure)):
+                figure = draw(summary)
+                figure.savefig(Path(folder) / name, dpi=120)
+                plt.close(figure)
         storage.copy_folder(pyarrow.fs.LocalFileSystem(), folder, f"{experiment}/plots")
 
 
@@ -164,7 +173,6 @@ def write_report(experiment: str) -> Report:
         importances = param_importances(load_study(manifest["optuna_storage"],
                                                    manifest["study_name"]))
     markdown = _markdown(manifest, rows, columns, best) + "\n" + importance_markdown(importances)
-    _write_plots(experiment, manifest, analysis, rows, importances)
     storage.write_text(f"{experiment}/leaderboard.md", markdown)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
@@ -182,6 +190,7 @@ def write_report(experiment: str) -> Report:
                        "metrics": {m: best[m] for m in space.LEADERBOARD_METRICS},
                        "config": dict(trial.config)}
             storage.write_text(f"{experiment}/best/metrics.json", json.dumps(summary, indent=2))
+    _write_plots(experiment, manifest, analysis, rows, importances)
     unfinished = sum(r["status"] in ("interrupted", "pending") for r in trial_rows)
     unfinished += max(0, manifest["num_samples"] - len(trial_rows))
     return Report(rows, columns, best, unfinished, markdown)

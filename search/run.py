@@ -11,7 +11,7 @@ from pathlib import Path
 
 from search import storage
 from search.cli import OneLineArgumentParser, exits_cleanly
-from search.config import PRESETS, TASK_NAMES, SearchConfig, default_cache_dir
+from search.config import PRESETS, TASK_NAMES, SearchConfig, default_cache_dir, preset_defaults
 from search.data import PreparedData, prepare_data
 from search.report import MANIFEST, read_manifest, write_report
 from search.study import default_study_url, open_study_storage
@@ -33,7 +33,13 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
              "(reference scale, GPUs); any flag below overrides its preset value")
     add("--data", type=Path, help="a data set in the task's layout; default: simulate (once, "
         "cached) the embedded default data set")
-    add("--sim-count", type=int, help="size of the simulated default data set")
+    add("--sim-count", type=int, help="size of the simulated default data set (pairs for "
+        "superres, images per class for classify and anomaly)")
+    add("--image-size", type=int, help="classify/anomaly: resize images to N x N on load "
+        "(laptop preset: 48; cluster: as stored, 150)")
+    add("--weights-dir", type=Path, help="classify/anomaly: folder of ImageNet weights "
+        "(<model>.pth or .safetensors) that make `pretrained` a searched option (env "
+        "LENSTUNE_WEIGHTS; the timm/torch cache is also used)")
     add("--num-samples", type=int, help="trials to run, the reference configurations included")
     add("--max-epochs", type=int, help="epochs of a trial that ASHA never stops")
     add("--grace-epochs", type=int, help="epochs before ASHA may stop a trial")
@@ -61,7 +67,8 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     args = parser.parse_args(argv)
     if args.resume and not args.name:
         raise UserError("--resume needs --name of the experiment to continue")
-    sizes = {k: v for k, v in vars(args).items() if k in PRESETS[args.preset] and v is not None}
+    defaults = preset_defaults(args.preset, args.task) if args.task in TASK_NAMES else {}
+    sizes = {k: v for k, v in vars(args).items() if k in defaults and v is not None}
     return SearchConfig(
         task=args.task, name=args.name or f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}",
         storage=storage.resolve_storage(args.storage), data=args.data,
@@ -69,7 +76,7 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
         optuna_storage=args.optuna_storage,
         address=args.address, dashboard=not args.no_dashboard, cache_dir=args.cache_dir,
-        **(PRESETS[args.preset] | sizes),
+        weights_dir=args.weights_dir, **(defaults | sizes),
     )
 
 
@@ -85,6 +92,7 @@ def resumed_config(cfg: SearchConfig) -> SearchConfig:
         raise UserError(f"--name {cfg.name} is a {saved['task']} search, not {cfg.task}")
     # The data is read again from the folder the search used (for a simulated set, its cache).
     saved |= {"data": Path(manifest["data"]), "cache_dir": Path(saved["cache_dir"]),
+              "weights_dir": saved["weights_dir"] and Path(saved["weights_dir"]),
               "lr_range": tuple(saved["lr_range"]), "resume": True, "address": cfg.address,
               "dashboard": cfg.dashboard}
     return SearchConfig(**saved)
@@ -103,14 +111,14 @@ def check_experiment_folder(cfg: SearchConfig) -> None:
                         "or choose another --name")
 
 
-def write_manifest(cfg: SearchConfig, data: PreparedData, baseline: dict,
-                   study_url: str | None) -> None:
+def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None) -> None:
     manifest = {
         "name": cfg.name, "task": cfg.task, "lenstune_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "data": data.source,
         "simulated": data.simulated, "train_count": len(data.split.train),
         "val_count": len(data.split.val), "max_epochs": cfg.max_epochs,
-        "num_samples": cfg.num_samples, "baseline_name": "bicubic", "baseline": baseline,
+        "num_samples": cfg.num_samples, "baseline_name": data.baseline_name,
+        "baseline": data.baseline,
         "optuna_storage": study_url, "study_name": cfg.name, "search": _settings(cfg),
     }
     storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
@@ -147,13 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         study_storage = open_study_storage(cfg.optuna_storage)  # refuse a bad URL before work
     try:
         data = prepare_data(cfg.task, cfg.data, cfg.sim_count, cfg.cache_dir, cfg.val_fraction,
-                            cfg.seed)
+                            cfg.seed, cfg.image_size)
         if not cfg.resume:
-            from trainables.superres import bicubic_baseline
-
             study_url = cfg.optuna_storage or default_study_url(cfg.experiment_path)
-            write_manifest(cfg, data, bicubic_baseline(data.split.val.lr, data.split.val.hr),
-                           study_url)
+            write_manifest(cfg, data, study_url)
             if study_storage is None and study_url is not None:
                 study_storage = open_study_storage(study_url)
         fit(cfg, data, study_storage)

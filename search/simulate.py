@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 from search.cli import OneLineArgumentParser, exits_cleanly
+from trainables.data.class_images import write_simulated_classes
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import write_simulated_sr_pairs
 from trainables.errors import UserError
 
-TASKS = ("superres",)
+TASKS = ("superres", "classify", "anomaly")
 
 
 @exits_cleanly
@@ -20,12 +21,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Simulate a lensing data set with lenstronomy (DeepLenseSim Model I recipe) "
                     "in the layout `python -m search.run --data` reads.")
     parser.add_argument("--task", required=True, choices=TASKS)
-    parser.add_argument("--n", type=int, required=True, help="pairs to simulate")
+    parser.add_argument("--n", type=int, required=True,
+                        help="pairs (superres) or images per class (classify, anomaly)")
     parser.add_argument("--out", type=Path, required=True, help="a new folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="processes (default: all cores)")
     parser.add_argument("--num-pix", type=int, default=LensingRecipe.num_pix,
-                        help="high-resolution side in pixels (low resolution is half); "
+                        help="image side in pixels (superres: of HR; LR is half); "
                              "the field of view stays that of the recipe")
     args = parser.parse_args(argv)
     if args.n < 1:
@@ -34,9 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--workers must be positive, got {args.workers}")
     if args.num_pix < 8 or args.num_pix % 2:
         raise UserError(f"--num-pix must be even and >= 8, got {args.num_pix}")
-    out = write_simulated_sr_pairs(args.out, args.n, args.seed,
-                                   LensingRecipe().at_size(args.num_pix), workers=args.workers)
-    print(f"wrote {args.n} pairs to {out}")
+    recipe = LensingRecipe().at_size(args.num_pix)
+    if args.task == "superres":
+        out = write_simulated_sr_pairs(args.out, args.n, args.seed, recipe, workers=args.workers)
+    else:
+        out = write_simulated_classes(args.out, args.task, args.n, args.seed, recipe,
+                                      workers=args.workers)
+    print(f"wrote {args.task} data ({args.n} {'pairs' if args.task == 'superres' else 'per class'})"
+          f" to {out}")
     return 0
 
 

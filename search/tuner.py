@@ -12,6 +12,7 @@ from ray.tune.schedulers import ASHAScheduler
 from search.config import SearchConfig
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
 from spaces import SPACES
+from trainables.models.classifiers import CLASSIFIERS, pretrained_weights
 from trainables.tune_adapter import run_trial
 
 # Each trial writes its own TensorBoard log (HParams from the first epoch); Ray's automatic
@@ -29,10 +30,27 @@ def trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
+def _trial_constants(cfg: SearchConfig) -> dict:
+    if cfg.task == "superres":
+        return {}
+    return {"weights_dir": str(cfg.weights_dir) if cfg.weights_dir else None}
+
+
+def _space_options(cfg: SearchConfig) -> dict:
+    """What the task's space needs to know of this run: LR bounds, nets with local weights."""
+    options = {"lr_range": cfg.lr_range, "max_lr_ratio": cfg.max_lr_ratio}
+    if cfg.task != "superres":
+        # `pretrained` is only searched for nets whose ImageNet weights are on this machine.
+        options["pretrained_models"] = tuple(
+            name for name in CLASSIFIERS if pretrained_weights(name, cfg.weights_dir))
+    return options
+
+
 def build_trainable(cfg: SearchConfig, data) -> tune.trainable:
     """run_trial with the data in Ray's object store (once per node) and the trial's resources."""
     settings = {"task": cfg.task, "max_epochs": cfg.max_epochs, "seed": cfg.seed,
-                "cpus_per_trial": cfg.cpus_per_trial, "gpus_per_trial": cfg.gpus_per_trial}
+                "cpus_per_trial": cfg.cpus_per_trial, "gpus_per_trial": cfg.gpus_per_trial,
+                "trial_constants": _trial_constants(cfg)}
     trainable = tune.with_parameters(run_trial, data=data, settings=settings)
     return tune.with_resources(trainable, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial})
 
@@ -41,7 +59,7 @@ def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaS
     """TPE over the task's space; the study lives in `study_storage` (an RDBStorage) if given."""
     space = SPACES[cfg.task]
     return PruningAwareOptunaSearch(
-        space=partial(space.space, lr_range=cfg.lr_range, max_lr_ratio=cfg.max_lr_ratio),
+        space=partial(space.space, **_space_options(cfg)),
         # With a define-by-run space, metric and mode must be given to OptunaSearch itself.
         metric=space.METRIC,
         mode=space.MODE,

@@ -1,0 +1,19 @@
+"""What the anomaly search tries: the classify space, two classes, with the reference's small
+MobileViT trained from scratch as its warm start."""
+
+from __future__ import annotations
+
+from spaces.classify import LR_RANGE, MAX_LR_RATIO, space
+
+METRIC = "val_auc"
+MODE = "max"
+LEADERBOARD_PARAMS = ["model", "pretrained", "batch_size", "dropout", "weight_decay", "augment"]
+LEADERBOARD_METRICS = ["val_acc", "val_auc", "val_loss"]
+
+WARM_START = [
+    {"family": "mobilevit", "mobilevit_model": "mobilevit_ref", "pretrained": False,
+     "dropout": 0.0, "batch_size": 32, "weight_decay": 3e-5, "augment": True, "base_lr": 1e-4,
+     "lr_ratio": 5.0},
+]
+
+__all__ = ["LR_RANGE", "MAX_LR_RATIO", "METRIC", "MODE", "WARM_START", "space"]

@@ -1,0 +1,42 @@
+"""What the classify search tries: architecture family and size, pretrained or scratch,
+regularisation, augmentation, batch and the cyclic LR bounds."""
+
+from __future__ import annotations
+
+from trainables.models.classifiers import FAMILIES
+
+METRIC = "val_auc"
+MODE = "max"
+LEADERBOARD_PARAMS = ["model", "pretrained", "batch_size", "dropout", "weight_decay", "augment"]
+LEADERBOARD_METRICS = ["val_acc", "val_auc", "val_loss"]
+
+LR_RANGE = (1e-5, 1e-3)
+MAX_LR_RATIO = 10.0
+
+_REFERENCE = {"pretrained": False, "dropout": 0.0, "batch_size": 64, "weight_decay": 3e-5,
+              "augment": True, "base_lr": 1e-4, "lr_ratio": 5.0}
+# The reference work's configurations (lr 1e-4..5e-4, Adam weight decay 3e-5, batch 64).
+WARM_START = [
+    {"family": "resnet", "resnet_model": "resnet18", **_REFERENCE},
+    {"family": "resnet", "resnet_model": "resnet34", **_REFERENCE},
+    {"family": "efficientnet", "efficientnet_model": "efficientnet_b2", **_REFERENCE},
+]
+
+
+def space(trial, lr_range: tuple[float, float] = LR_RANGE, max_lr_ratio: float = MAX_LR_RATIO,
+          pretrained_models: tuple[str, ...] = ()):
+    """Define-by-run; `pretrained_models` are the nets whose ImageNet weights are on disk."""
+    family = trial.suggest_categorical("family", list(FAMILIES))
+    model = trial.suggest_categorical(f"{family}_model", list(FAMILIES[family]))
+    constants = {"model": model}
+    if model in pretrained_models:
+        trial.suggest_categorical("pretrained", [False, True])
+    else:
+        constants["pretrained"] = False
+    trial.suggest_float("dropout", 0.0, 0.5)
+    trial.suggest_categorical("batch_size", [32, 64, 128])
+    trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True)
+    trial.suggest_categorical("augment", [True, False])
+    trial.suggest_float("base_lr", *lr_range, log=True)
+    trial.suggest_float("lr_ratio", 1.0, max_lr_ratio, log=True)
+    return constants

@@ -69,6 +69,8 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         raise UserError("--resume needs --name of the experiment to continue")
     defaults = preset_defaults(args.preset, args.task) if args.task in TASK_NAMES else {}
     sizes = {k: v for k, v in vars(args).items() if k in defaults and v is not None}
+    if args.data is not None and args.image_size is None:
+        defaults = defaults | {"image_size": None}  # a preset never resizes the user's data
     return SearchConfig(
         task=args.task, name=args.name or f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}",
         storage=storage.resolve_storage(args.storage), data=args.data,

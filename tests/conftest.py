@@ -17,3 +17,21 @@ def sr_data(tmp_path_factory) -> Path:
     """40 simulated tiny SR pairs in the published layout; shared, never modified."""
     return write_simulated_sr_pairs(tmp_path_factory.mktemp("data") / "sr", 40, seed=0,
                                     recipe=TINY, workers=1, progress=False)
+
+
+@pytest.fixture(scope="session")
+def classify_data(tmp_path_factory) -> Path:
+    """12 tiny simulated images per class in the published classify layout (train/ and val/)."""
+    from trainables.data.class_images import write_simulated_classes
+
+    return write_simulated_classes(tmp_path_factory.mktemp("data") / "classify", "classify", 12,
+                                   seed=0, recipe=TINY, workers=1, progress=False)
+
+
+@pytest.fixture(scope="session")
+def anomaly_data(tmp_path_factory) -> Path:
+    """12 tiny simulated 8-bit PNGs per class in the published anomaly layout (no split)."""
+    from trainables.data.class_images import write_simulated_classes
+
+    return write_simulated_classes(tmp_path_factory.mktemp("data") / "anomaly", "anomaly", 12,
+                                   seed=0, recipe=TINY, workers=1, progress=False)

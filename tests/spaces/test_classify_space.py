@@ -1,0 +1,47 @@
+import optuna
+import pytest
+
+from spaces import anomaly, classify
+from trainables.classify import ClassifyTrialConfig
+
+RUN_SETTINGS = {"max_epochs": 1, "seed": 0, "threads": 1}
+
+
+def _suggest(trial, **options):
+    return {**trial.params, **(classify.space(trial, **options) or {})}
+
+
+def test_every_suggestion_is_a_valid_trial_config():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    families = set()
+    for _ in range(60):
+        trial = study.ask()
+        config = _suggest(trial)
+        ClassifyTrialConfig.from_dict(config | RUN_SETTINGS)
+        assert config["pretrained"] is False  # no weights on disk: scratch only
+        families.add(config["family"])
+        study.tell(trial, 0.5)
+    assert families == {"resnet", "efficientnet", "mobilevit"}
+
+
+def test_pretrained_is_searched_only_for_nets_with_weights():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(80):
+        trial = study.ask()
+        config = _suggest(trial, pretrained_models=("resnet18",))
+        if config["model"] != "resnet18":
+            assert config["pretrained"] is False
+        else:
+            seen.add(config["pretrained"])
+        study.tell(trial, 0.5)
+    assert seen == {False, True}
+
+
+@pytest.mark.parametrize("point", classify.WARM_START + anomaly.WARM_START)
+def test_warm_start_points_are_reproduced_exactly(point):
+    study = optuna.create_study()
+    study.enqueue_trial(point)
+    config = _suggest(study.ask())
+    assert {k: config[k] for k in point} == point
+    ClassifyTrialConfig.from_dict(config | RUN_SETTINGS)

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from trainables.data.class_images import _read_folder, read_class_images, stratified_split
+from trainables.errors import UserError
+
+
+def test_simulated_classify_layout(classify_data):
+    for split in ("train", "val"):
+        assert sorted(p.name for p in (classify_data / split).iterdir()) == ["no", "sphere",
+                                                                              "vort"]
+    array = np.load(next((classify_data / "train" / "vort").glob("*.npy")))
+    assert array.shape == (1, 32, 32) and array.dtype == np.float32
+    assert array.min() == 0.0 and array.max() == 1.0
+    n_val = len(list((classify_data / "val" / "no").glob("*.npy")))
+    assert n_val == 1 and len(list((classify_data / "train" / "no").glob("*.npy"))) == 11
+
+
+def test_simulated_anomaly_layout_is_8bit_png(anomaly_data):
+    assert sorted(p.name for p in anomaly_data.iterdir() if p.is_dir()) == ["no_sub", "sub"]
+    with Image.open(anomaly_data / "sub" / "image_3.png") as image:
+        assert image.mode == "L" and image.size == (32, 32)
+
+
+def test_reader_labels_classes_alphabetically_and_uses_the_val_folder(classify_data):
+    split = read_class_images(classify_data, 0.1, seed=0)
+    assert split.train.classes == ("no", "sphere", "vort")
+    assert len(split.train) == 33 and len(split.val) == 3
+    assert sorted(split.val.y.tolist()) == [0, 1, 2]
+    assert split.mean == pytest.approx(split.train.x.mean())
+    assert split.std == pytest.approx(split.train.x.std())
+
+
+def test_without_val_folder_the_split_is_stratified_seeded_and_disjoint(anomaly_data):
+    a = read_class_images(anomaly_data, 0.25, seed=1)
+    b = read_class_images(anomaly_data, 0.25, seed=1)
+    c = read_class_images(anomaly_data, 0.25, seed=2)
+    assert a.val.files == b.val.files and a.val.files != c.val.files
+    assert not set(a.train.files) & set(a.val.files)
+    assert len(a.train) + len(a.val) == 24
+    assert np.bincount(a.val.y).tolist() == [3, 3]
+    assert a.train.x.max() <= 1.0  # 8-bit images scaled to [0, 1]
+
+
+def test_image_size_resizes_on_load(classify_data):
+    split = read_class_images(classify_data, 0.1, seed=0, image_size=16)
+    assert split.train.x.shape[1:] == (1, 16, 16) and split.val.x.shape[1:] == (1, 16, 16)
+
+
+def _folder(tmp_path, images: dict[str, list]):
+    for cls, items in images.items():
+        (tmp_path / cls).mkdir(parents=True, exist_ok=True)
+        for i, item in enumerate(items):
+            if isinstance(item, Image.Image):
+                item.save(tmp_path / cls / f"{i}.png")
+            elif isinstance(item, bytes):
+                (tmp_path / cls / f"{i}.npy").write_bytes(item)
+            else:
+                np.save(tmp_path / cls / f"{i}.npy", item)
+    return tmp_path
+
+
+GOOD = np.zeros((8, 8), np.float32)
+
+
+def test_plain_arrays_and_jpgs_are_read(tmp_path):
+    root = _folder(tmp_path, {"a": [GOOD, GOOD[None]], "b": [GOOD, GOOD]})
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / "b" / "x.jpg")
+    images = _read_folder(root)
+    assert images.x.shape == (5, 1, 8, 8) and images.y.tolist() == [0, 0, 1, 1, 1]
+
+
+@pytest.mark.parametrize("images, message", [
+    ({"a": [GOOD, GOOD], "b": []}, r"b: class folder has no"),
+    ({"a": [GOOD, GOOD]}, "at least two class folders"),
+    ({"a": [GOOD, np.zeros((9, 9), np.float32)], "b": [GOOD]}, r"a/1\.npy: size \(9, 9\) differs"),
+    ({"a": [GOOD], "b": [Image.new("RGB", (8, 8))]}, r"b/0\.png: has 3 channels"),
+    ({"a": [GOOD], "b": [np.zeros((3, 8, 8), np.float32)]}, r"b/0\.npy: has 3 channels"),
+    ({"a": [GOOD, np.full((8, 8), np.nan, np.float32)], "b": [GOOD]}, r"a/1\.npy: contains NaN"),
+    ({"a": [GOOD], "b": [b"garbage"]}, r"b/0\.npy: not a readable"),
+])
+def test_bad_data_sets_name_the_problem(tmp_path, images, message):
+    root = _folder(tmp_path / "data", images)
+    with pytest.raises(UserError, match=message):
+        read_class_images(root, 0.1, seed=0)
+
+
+def test_a_class_too_small_to_split(tmp_path):
+    root = _folder(tmp_path, {"a": [GOOD, GOOD], "b": [GOOD]})
+    with pytest.raises(UserError, match="class 'b' has 1 image"):
+        stratified_split(_read_folder(root), 0.1, 0)
+
+
+def test_a_corrupt_png(tmp_path):
+    root = _folder(tmp_path, {"a": [GOOD], "b": [GOOD]})
+    (root / "b" / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(UserError, match=r"broken\.png: not a readable image"):
+        _read_folder(root)

@@ -1,0 +1,52 @@
+import json
+
+import pytest
+import torch
+
+from trainables.checkpoint import load_model, save_checkpoint
+from trainables.classify import AnomalyTrialConfig, ClassifyTrialConfig, evaluate, fit
+from trainables.data.class_images import read_class_images
+from trainables.errors import UserError
+
+
+def _config(cls=ClassifyTrialConfig, **overrides):
+    return cls.from_dict({"family": "resnet", "model": "resnet18", "batch_size": 16,
+                          "base_lr": 1e-3, "max_epochs": 2} | overrides)
+
+
+def test_fit_reports_accuracy_auc_and_a_reloadable_checkpoint(classify_data, tmp_path):
+    data = read_class_images(classify_data, 0.1, seed=0)
+    reports = []
+    fit(_config(), data, lambda m, s: reports.append((m, s)), logdir=tmp_path / "tb")
+    assert [m["epoch"] for m, _ in reports] == [1, 2]
+    metrics, state = reports[-1]
+    assert 0 <= metrics["val_acc"] <= 1 and 0 <= metrics["val_auc"] <= 1
+    (tmp_path / "ckpt").mkdir()
+    save_checkpoint(tmp_path / "ckpt", state)
+    net, spec = load_model(tmp_path / "ckpt")
+    assert spec["classes"] == ["no", "sphere", "vort"] and spec["mean"] == data.mean
+    evaluation = json.loads((tmp_path / "ckpt" / "evaluation.json").read_text())
+    assert evaluation["auc"] == pytest.approx(metrics["val_auc"])
+    x_val = (torch.as_tensor(data.val.x) - spec["mean"]) / spec["std"]
+    again, _ = evaluate(net, x_val, torch.as_tensor(data.val.y))
+    assert again["val_auc"] == pytest.approx(metrics["val_auc"])
+    assert again["val_loss"] == pytest.approx(metrics["val_loss"], abs=1e-5)
+
+
+def test_anomaly_trains_two_classes(anomaly_data):
+    data = read_class_images(anomaly_data, 0.25, seed=0)
+    cfg = _config(AnomalyTrialConfig, family="mobilevit", model="mobilevit_ref", max_epochs=1)
+    metrics = fit(cfg, data, lambda m, s: None)
+    assert cfg.net_spec(data)["task"] == "anomaly" and "val_auc" in metrics
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"model": "resnet19"}, "unknown resnet model"),
+    ({"family": "vit"}, "unknown family"),
+    ({"dropout": 1.5}, "dropout"),
+    ({"lr_ratio": 0.1}, "lr_ratio"),
+    ({"depth": 18}, "unknown config keys"),
+])
+def test_bad_configs(overrides, message):
+    with pytest.raises(UserError, match=message):
+        _config(**overrides)

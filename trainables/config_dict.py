@@ -16,6 +16,11 @@ def config_from_dict(cls: type[C], values: dict) -> C:
     unknown = sorted(set(values) - fields)
     if unknown:
         raise UserError(f"{cls.__name__}: unknown config keys {unknown}; known: {sorted(fields)}")
+    required = {f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    missing = sorted(required - set(values))
+    if missing:
+        raise UserError(f"{cls.__name__}: missing config keys {missing}")
     return cls(**values)
 
 

@@ -8,7 +8,8 @@ RUN_SETTINGS = {"max_epochs": 1, "seed": 0, "threads": 1}
 
 
 def _suggest(trial, **options):
-    return {**trial.params, **(classify.space(trial, **options) or {})}
+    constants = classify.space(trial, **options) or {}
+    return {**trial.params, **constants}
 
 
 def test_every_suggestion_is_a_valid_trial_config():

@@ -126,8 +126,10 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
     storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
 
 
-def fit(cfg: SearchConfig, data: PreparedData, study_storage) -> None:
-    """Run (or continue) the search on a local runtime or the cluster at cfg.address."""
+def fit(cfg: SearchConfig, data: PreparedData, study_storage) -> str | None:
+    """Run (or continue) the search on a local runtime or the cluster at cfg.address.
+
+    Returns the Ray dashboard's address, if one ran."""
     from cluster.runtime import start_ray, stop_ray
     from search.tuner import build_trainable, build_tuner, restore_tuner
 
@@ -143,6 +145,7 @@ def fit(cfg: SearchConfig, data: PreparedData, study_storage) -> None:
         tuner.fit()
     finally:
         stop_ray()
+    return dashboard
 
 
 @exits_cleanly
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             write_manifest(cfg, data, study_url)
             if study_storage is None and study_url is not None:
                 study_storage = open_study_storage(study_url)
-        fit(cfg, data, study_storage)
+        dashboard = fit(cfg, data, study_storage)
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with: python -m search.run --task {cfg.task} "
               f"--storage {cfg.storage} --name {cfg.name} --resume", file=sys.stderr)
@@ -173,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.markdown)
     print(f"Results:     {cfg.experiment_path} (leaderboard.md, best_config.json, best/)")
     print(f"TensorBoard: tensorboard --logdir {cfg.experiment_path}")
+    if dashboard:
+        print(f"Ray dashboard (live while a search runs): http://{dashboard}")
     if report.unfinished:
         print(f"{report.unfinished} trial(s) unfinished; continue with: python -m search.run "
               f"--task {cfg.task} --storage {cfg.storage} --name {cfg.name} --resume",

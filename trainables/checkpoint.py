@@ -50,6 +50,11 @@ def load_model(folder: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
         net = get_task(spec["task"]).build_net(spec)
     except (ValueError, KeyError) as exc:
         raise UserError(f"{folder / NET_SPEC}: malformed ({exc})") from None
-    weights = torch.load(folder / MODEL_WEIGHTS, map_location=device, weights_only=True)
-    net.load_state_dict(weights)
+    try:
+        weights = torch.load(folder / MODEL_WEIGHTS, map_location=device, weights_only=True)
+        net.load_state_dict(weights)
+    except Exception as exc:  # a corrupt file, or weights of another net
+        reason = str(exc).splitlines()[0][:200]
+        raise UserError(f"{folder / MODEL_WEIGHTS}: does not load into the net of {NET_SPEC} "
+                        f"({reason})") from None
     return net.to(device).eval(), spec

@@ -171,7 +171,7 @@ def bicubic_baseline(lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
     return {f"val_{name}": value / len(lr) for name, value in sums.items()}
 
 
-def _image_grid(model: nn.Module, lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+def sample_grid(model: nn.Module, lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     """Rows of LR (nearest x2) | SR | HR | |error| x4 for up to four validation images."""
     lr, hr = lr[:4], hr[:4]
     sr = predict(model, lr).clamp(0, 1)
@@ -220,7 +220,7 @@ def fit(
                 log.scalars(epoch, {"train/loss": metrics["train_loss"], "train/lr": metrics["lr"]}
                             | {tag: metrics[tag.replace("/", "_")] for tag in METRIC_TAGS})
                 if epoch == 1 or epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
-                    log.image(epoch, "val/LR_SR_HR_error", _image_grid(model, val_lr, val_hr))
+                    log.image(epoch, "val/LR_SR_HR_error", sample_grid(model, val_lr, val_hr))
             report(metrics, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "generator": gen.get_state(), "epoch": epoch,

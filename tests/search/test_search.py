@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import torch
@@ -16,7 +17,8 @@ import torch
 from search.report import main as report_main
 from search.run import main as run_main
 from trainables.checkpoint import load_model
-from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
+from trainables.data.lensing import LensingRecipe
+from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs, write_simulated_sr_pairs
 from trainables.superres import evaluate
 
 SEARCH = ["--task", "superres", "--num-samples", "4", "--max-epochs", "3", "--grace-epochs", "1",
@@ -117,7 +119,11 @@ def _trial_epochs(experiment: Path) -> dict[str, int]:
     return epochs
 
 
-def test_resume_after_an_interrupted_run(sr_data, tmp_path):
+def test_resume_after_an_interrupted_run(tmp_path):
+    # Larger images than elsewhere, so the trials after the first outlast the Ctrl-C below.
+    sr_data = write_simulated_sr_pairs(tmp_path / "data", 60, seed=0,
+                                       recipe=LensingRecipe().at_size(64), workers=1,
+                                       progress=False)
     args = [sys.executable, "-m", "search.run", *SEARCH, "--data", str(sr_data), "--storage",
             str(tmp_path), "--name", "crash", "--concurrency", "1", "--max-epochs", "4"]
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
@@ -183,3 +189,37 @@ def test_report_says_what_mattered_and_plots_the_history(finished):
     _, experiment = finished
     assert "## What mattered" in (experiment / "leaderboard.md").read_text()
     assert (experiment / "plots" / "history.png").stat().st_size > 0
+
+
+def test_evaluate_reproduces_the_search_validation_psnr(finished, sr_data, capsys):
+    from search.evaluate import main as evaluate_main
+
+    _, experiment = finished
+    best = experiment / "best"
+    assert evaluate_main(["--model", str(best), "--data", str(sr_data), "--split", "val",
+                          "--out", str(experiment / "eval")]) == 0
+    metrics = json.loads((experiment / "eval" / "metrics.json").read_text())
+    reported = json.loads((best / "metrics.json").read_text())["metrics"]
+    assert metrics["model_psnr"] == pytest.approx(reported["val_psnr"], abs=1e-3)
+    bicubic = [r for r in _leaderboard(experiment) if r["status"] == "baseline"][0]
+    assert metrics["bicubic_psnr"] == pytest.approx(float(bicubic["val_psnr"]), abs=1e-3)
+    assert (experiment / "eval" / "samples.png").exists()
+    # a second evaluation into the same folder never overwrites the first
+    assert evaluate_main(["--model", str(best), "--data", str(sr_data), "--out",
+                          str(experiment / "eval")]) == 0
+    assert (experiment / "eval-2" / "metrics.json").exists()
+
+
+def test_predict_upscales_like_the_model(finished, sr_data, tmp_path):
+    from search.predict import main as predict_main
+
+    _, experiment = finished
+    files = sorted((sr_data / "LR").glob("*.npy"))[:5]
+    assert predict_main(["--model", str(experiment / "best"), "--input", *map(str, files),
+                         "--out", str(tmp_path / "sr")]) == 0
+    net, _ = load_model(experiment / "best")
+    with torch.no_grad():
+        direct = net(torch.as_tensor(np.load(files[2]))[None, None]).clamp(0, 1)[0, 0].numpy()
+    written = np.load(tmp_path / "sr" / files[2].name)
+    assert written.shape == (32, 32) and np.allclose(written, direct, atol=1e-5)
+    assert (tmp_path / "sr" / files[2].with_suffix(".png").name).exists()

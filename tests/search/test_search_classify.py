@@ -2,7 +2,9 @@
 
 import csv
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from search.run import main as run_main
@@ -16,14 +18,20 @@ def _rows(experiment):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("task, fixture", [("classify", "classify_data"),
-                                           ("anomaly", "anomaly_data")])
-def test_search_writes_leaderboard_roc_and_best_model(task, fixture, request, tmp_path):
-    data = request.getfixturevalue(fixture)
-    code = run_main(["--task", task, *SEARCH, "--data", str(data), "--storage", str(tmp_path),
-                     "--name", task])
-    experiment = tmp_path / task
-    assert code == 0
+@pytest.fixture(scope="module")
+def searched(classify_data, anomaly_data, tmp_path_factory):
+    storage = tmp_path_factory.mktemp("results")
+    codes = {task: run_main(["--task", task, *SEARCH, "--data", str(data), "--storage",
+                             str(storage), "--name", task])
+             for task, data in (("classify", classify_data), ("anomaly", anomaly_data))}
+    return storage, codes
+
+
+@pytest.mark.parametrize("task", ["classify", "anomaly"])
+def test_search_writes_leaderboard_roc_and_best_model(task, searched):
+    storage, codes = searched
+    experiment = storage / task
+    assert codes[task] == 0
     rows = _rows(experiment)
     assert len(rows) == 4 and all(r["status"] in ("complete", "stopped early") for r in rows)
     assert {"model", "pretrained", "lr", "epochs", "val_acc", "val_auc"} <= set(rows[0])
@@ -48,3 +56,89 @@ def test_bad_image_size_and_weights_dir(tmp_path, capsys):
     assert run_main(["--task", "classify", "--weights-dir", str(tmp_path / "no"),
                      "--storage", str(tmp_path)]) == 2
     assert "--weights-dir" in capsys.readouterr().err
+
+
+def test_evaluate_reproduces_the_search_validation_auc(searched, classify_data, capsys):
+    from search.evaluate import main as evaluate_main
+
+    storage, _ = searched
+    best = storage / "classify" / "best"
+    code = evaluate_main(["--model", str(best), "--data", str(classify_data), "--split", "val"])
+    assert code == 0
+    written = next((storage / "classify" / "evaluations").iterdir())
+    metrics = json.loads((written / "metrics.json").read_text())
+    reported = json.loads((best / "metrics.json").read_text())["metrics"]
+    assert metrics["auc"] == pytest.approx(reported["val_auc"], abs=1e-6)
+    assert metrics["accuracy"] == pytest.approx(reported["val_acc"], abs=1e-6)
+    assert (written / "roc.png").exists() and (written / "confusion.png").exists()
+    assert "auc" in capsys.readouterr().out
+
+
+def test_predict_matches_calling_the_model_directly(searched, anomaly_data, tmp_path):
+    import torch
+
+    from search.predict import main as predict_main
+    from trainables.checkpoint import load_model
+    from trainables.data.class_images import load_image
+    from trainables.inference import prepare_classify_inputs
+
+    storage, _ = searched
+    best = storage / "anomaly" / "best"
+    files = sorted((anomaly_data / "sub").glob("*.png"))[:3] + [anomaly_data / "no_sub"]
+    assert predict_main(["--model", str(best), "--input", *map(str, files), "--out",
+                         str(tmp_path / "out")]) == 0
+    with open(tmp_path / "out" / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 + 12 and set(rows[0]) == {"file", "predicted", "p_no_sub", "p_sub"}
+    net, spec = load_model(best)
+    first = Path(rows[0]["file"])
+    with torch.no_grad():
+        direct = torch.softmax(net(prepare_classify_inputs(spec, load_image(first)[None, None])),
+                               1)[0]
+    assert float(rows[0]["p_sub"]) == pytest.approx(direct[1].item(), abs=1e-5)
+    assert rows[0]["predicted"] == spec["classes"][int(direct.argmax())]
+
+
+def test_use_model_bad_inputs(searched, classify_data, anomaly_data, tmp_path, capsys):
+    from PIL import Image
+
+    from search.evaluate import main as evaluate_main
+    from search.predict import main as predict_main
+
+    storage, _ = searched
+    classify_best = storage / "classify" / "best"
+    # a folder that is not a model
+    assert predict_main(["--model", str(tmp_path), "--input", str(anomaly_data), "--out",
+                         str(tmp_path / "o1")]) == 2
+    assert "not a lenstune model folder" in capsys.readouterr().err
+    # a 3-channel input
+    Image.new("RGB", (32, 32)).save(tmp_path / "rgb.png")
+    assert predict_main(["--model", str(classify_best), "--input", str(tmp_path / "rgb.png"),
+                         "--out", str(tmp_path / "o2")]) == 2
+    assert "has 3 channels" in capsys.readouterr().err and not (tmp_path / "o2").exists()
+    # an input of another shape
+    np.save(tmp_path / "wide.npy", np.zeros((32, 64), np.float32))
+    assert predict_main(["--model", str(classify_best), "--input", str(tmp_path / "wide.npy"),
+                         "--out", str(tmp_path / "o3")]) == 2
+    assert "aspect ratio" in capsys.readouterr().err
+    # a task mismatch: the classify model on the anomaly data, and --task
+    assert evaluate_main(["--model", str(classify_best), "--data", str(anomaly_data)]) == 2
+    assert "differ from the model's" in capsys.readouterr().err
+    assert evaluate_main(["--model", str(classify_best), "--data", str(classify_data),
+                          "--task", "superres"]) == 2
+    assert "is a classify model" in capsys.readouterr().err
+    # weights that do not fit the net of model.json
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("model.json", "model.pt"):
+        (broken / name).write_bytes((classify_best / name).read_bytes())
+    spec = json.loads((broken / "model.json").read_text()) | {"model": "resnet34"}
+    (broken / "model.json").write_text(json.dumps(spec))
+    assert evaluate_main(["--model", str(broken), "--data", str(classify_data)]) == 2
+    assert "does not load into the net" in capsys.readouterr().err
+    # an --out that holds files
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("x")
+    assert predict_main(["--model", str(classify_best), "--input", str(classify_data), "--out",
+                         str(tmp_path / "full")]) == 2
+    assert (tmp_path / "full" / "keep.txt").read_text() == "x"

@@ -201,23 +201,38 @@ def resize(images: ClassImages, size: int | None) -> ClassImages:
     return ClassImages(x, images.y, images.classes, images.files)
 
 
-def read_class_images(root: Path, val_fraction: float, seed: int,
-                      image_size: int | None = None) -> ClassSplit:
-    """Read a class-folder data set (with or without train/ and val/), checked, split, resized."""
+def _read_train_val(root: Path) -> tuple[ClassImages, ClassImages | None]:
+    """(train, val) of a layout with train/ (and maybe val/), or (everything, None)."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"data folder {root} does not exist")
-    if (root / "train").is_dir():
-        train = _read_folder(root / "train")
-        if (root / "val").is_dir():
-            val = _read_folder(root / "val", list(train.classes))
-            if val.x.shape[1:] != train.x.shape[1:]:
-                raise UserError(f"{root / 'val'}: image size {val.x.shape[2:]} differs from "
-                                f"train {train.x.shape[2:]}")
-        else:
-            train, val = stratified_split(train, val_fraction, seed)
-    else:
-        train, val = stratified_split(_read_folder(root), val_fraction, seed)
+    if not (root / "train").is_dir():
+        return _read_folder(root), None
+    train = _read_folder(root / "train")
+    if not (root / "val").is_dir():
+        return train, None
+    val = _read_folder(root / "val", list(train.classes))
+    if val.x.shape[1:] != train.x.shape[1:]:
+        raise UserError(f"{root / 'val'}: image size {val.x.shape[2:]} differs from train "
+                        f"{train.x.shape[2:]}")
+    return train, val
+
+
+def read_all_class_images(root: Path) -> ClassImages:
+    """Every image of a class-folder data set (train/ and val/ together, if split)."""
+    train, val = _read_train_val(root)
+    if val is None:
+        return train
+    return ClassImages(np.concatenate([train.x, val.x]), np.concatenate([train.y, val.y]),
+                       train.classes, train.files + val.files)
+
+
+def read_class_images(root: Path, val_fraction: float, seed: int,
+                      image_size: int | None = None) -> ClassSplit:
+    """Read a class-folder data set (with or without train/ and val/), checked, split, resized."""
+    train, val = _read_train_val(root)
+    if val is None:
+        train, val = stratified_split(train, val_fraction, seed)
     train, val = resize(train, image_size), resize(val, image_size)
     std = float(train.x.std())
     return ClassSplit(train, val, mean=float(train.x.mean()), std=std if std > 0 else 1.0)

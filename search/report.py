@@ -48,7 +48,9 @@ class Report:
     markdown: str
 
 
-def _status(trial, epochs: int, max_epochs: int) -> str:
+def _status(trial, epochs: int, max_epochs: int, diverged: bool) -> str:
+    if diverged:
+        return "diverged"
     if trial.status == "TERMINATED":
         return "complete" if epochs >= max_epochs else "stopped early"
     return {"ERROR": "error", "RUNNING": "interrupted", "PAUSED": "interrupted",
@@ -76,14 +78,17 @@ def _rows(analysis: ExperimentAnalysis, manifest: dict) -> list[dict]:
                      if "base_lr" in config else "")
         row["reference"] = "yes" if any(all(config.get(k) == v for k, v in p.items())
                                         for p in references) else ""
-        epochs = 0
-        best = {}
+        epochs, best, diverged = 0, {}, False
         if frame is not None and not frame.empty and metric in frame:
-            epochs = int(frame["training_iteration"].max())
-            best = frame.loc[(sign * frame[metric]).idxmax()].to_dict()
+            # A diverged trial's last report repeats its last good metrics, flagged.
+            diverged = "diverged" in frame and frame["diverged"].iloc[-1] == 1
+            epochs = int(frame["training_iteration"].max()) - int(diverged)
+            scores = sign * frame[metric]
+            if scores.notna().any():
+                best = frame.loc[scores.idxmax()].to_dict()
         row["epochs"] = epochs
         row["best_epoch"] = int(best["training_iteration"]) if best else None
-        row["status"] = _status(trial, epochs, manifest["max_epochs"])
+        row["status"] = _status(trial, epochs, manifest["max_epochs"], diverged)
         row |= {m: best.get(m, math.nan) for m in space.LEADERBOARD_METRICS}
         rows.append(row)
     baseline = manifest.get("baseline")

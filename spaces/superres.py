@@ -4,7 +4,8 @@ from __future__ import annotations
 
 METRIC = "val_psnr"
 MODE = "max"
-LEADERBOARD_PARAMS = ["model", "blocks", "features", "upsample", "loss", "batch_size"]
+LEADERBOARD_PARAMS = ["model", "blocks", "features", "upsample", "loss", "batch_size",
+                      "adv_weight"]
 LEADERBOARD_METRICS = ["val_mse", "val_psnr", "val_ssim"]
 
 LR_RANGE = (1e-5, 1e-3)
@@ -26,13 +27,19 @@ WARM_START = [
 
 def space(trial, lr_range: tuple[float, float] = LR_RANGE, max_lr_ratio: float = MAX_LR_RATIO):
     """Define-by-run: suggests a trial's config; returns the constants its branch implies."""
-    model = trial.suggest_categorical("model", ["srresnet", "edsr", "srcnn"])
+    model = trial.suggest_categorical("model", ["srresnet", "edsr", "srcnn", "srgan"])
     constants = None
-    if model in ("srresnet", "edsr"):
+    if model in ("srresnet", "edsr", "srgan"):
         trial.suggest_int("blocks", 1, 8, log=True)
         trial.suggest_categorical("upsample", ["pixelshuffle", "deconv"])
     else:
         constants = {"blocks": 0, "upsample": "bicubic"}
+    if model == "srgan":
+        # SRGAN is known to be unstable on this task: very small adversarial weights included.
+        trial.suggest_float("adv_weight", 1e-6, 1e-1, log=True)
+        trial.suggest_categorical("disc_features", [16, 32, 64])
+        trial.suggest_float("disc_lr", 1e-6, 1e-3, log=True)
+        trial.suggest_int("warmup_epochs", 0, 2)
     trial.suggest_categorical("features", [16, 32, 64])
     trial.suggest_categorical("loss", ["mse", "ssim", "mse+ssim"])
     trial.suggest_categorical("batch_size", [8, 16, 32])

@@ -23,10 +23,11 @@ from trainables.cyclic_adam import cyclic_adam
 from trainables.data.sr_pairs import SRSplit
 from trainables.models.sr_nets import SR_NETS, UPSAMPLERS, build_sr_net
 from trainables.sr_metrics import SR_LOSSES, bicubic_x2, sr_loss, sr_scores
+from trainables.srgan import Adversary, Diverged, DivergenceGuard
 from trainables.trial_log import TrialLog
 
 TASK = "superres"
-METRIC_TAGS = ["val/loss", "val/mse", "val/psnr", "val/ssim", "epoch"]
+METRIC_TAGS = ["val/loss", "val/mse", "val/psnr", "val/ssim", "epoch", "diverged"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,16 @@ class SRTrialConfig:
     device: str = "cpu"
     image_every: int = 2
     """Write an LR/SR/HR/|error| image grid every this many epochs (and the first and last)."""
+    adv_weight: float = 1e-3
+    """srgan: weight of the adversarial term in the generator's loss."""
+    disc_features: int = 32
+    """srgan: width of the discriminator's first convolution."""
+    disc_lr: float = 1e-4
+    """srgan: the discriminator's own (constant) Adam learning rate."""
+    warmup_epochs: int = 0
+    """srgan: epochs of content loss alone before the adversarial game starts."""
+    collapse_steps: int = 100
+    """A trial whose discriminator loss stays near zero this many steps in a row has diverged."""
 
     def __post_init__(self) -> None:
         require(self.model in SR_NETS, f"unknown SR model {self.model!r}; known: {sorted(SR_NETS)}")
@@ -70,6 +81,10 @@ class SRTrialConfig:
         require(self.lr_ratio >= 1, f"lr_ratio (max_lr/base_lr) must be >= 1, got {self.lr_ratio}")
         require(self.max_epochs >= 1, f"max_epochs must be positive, got {self.max_epochs}")
         require(self.crop >= 0 and self.threads >= 1, "crop must be >= 0 and threads >= 1")
+        require(self.adv_weight >= 0 and self.disc_lr > 0 and self.disc_features >= 2,
+                "srgan needs adv_weight >= 0, disc_lr > 0 and disc_features >= 2")
+        require(self.warmup_epochs >= 0 and self.collapse_steps >= 1,
+                "warmup_epochs must be >= 0 and collapse_steps >= 1")
 
     @classmethod
     def from_dict(cls, values: dict) -> SRTrialConfig:
@@ -119,22 +134,33 @@ def _random_crops(
 def train_one_epoch(
     model: nn.Module, lr: torch.Tensor, hr: torch.Tensor, cfg: SRTrialConfig,
     optimizer: torch.optim.Optimizer, scheduler, gen: torch.Generator,
+    guard: DivergenceGuard, adversary: Adversary | None = None,
 ) -> dict[str, float]:
-    """One pass over the training pairs (one random crop of each); returns train_loss and lr."""
+    """One pass over the training pairs (one random crop of each), the discriminator stepping
+    beside the generator when there is an adversary. Raises Diverged through `guard`."""
     model.train()
     loss_fn = sr_loss(cfg.loss)
     order = torch.randperm(len(lr), generator=gen)
-    total, seen = 0.0, 0
+    sums = {"train_loss": 0.0, "train_adv_loss": 0.0, "train_d_loss": 0.0}
+    seen = 0
     for start in range(0, len(order), cfg.batch_size):
         lr_b, hr_b = _random_crops(lr, hr, order[start:start + cfg.batch_size], cfg.crop, gen)
-        loss = loss_fn(model(lr_b), hr_b)
+        sr = model(lr_b)
+        content = loss_fn(sr, hr_b)
+        adv = adversary.generator_term(sr) if adversary is not None else torch.zeros(())
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (content + adv).backward()
         optimizer.step()
         scheduler.step()
-        total += loss.item() * len(lr_b)
+        losses = {"train_loss": content.item(), "train_adv_loss": adv.item()}
+        if adversary is not None:
+            losses["train_d_loss"] = adversary.step(sr, hr_b)
+        guard.check(**{k.removeprefix("train_"): v for k, v in losses.items()})
+        for name, value in losses.items():
+            sums[name] += value * len(lr_b)
         seen += len(lr_b)
-    return {"train_loss": total / seen, "lr": scheduler.get_last_lr()[0]}
+    metrics = {name: value / seen for name, value in sums.items()}
+    return metrics | {"lr": scheduler.get_last_lr()[0]}
 
 
 @torch.no_grad()
@@ -181,8 +207,9 @@ def sample_grid(model: nn.Module, lr: torch.Tensor, hr: torch.Tensor) -> torch.T
     return make_grid(tiles.cpu(), nrow=4, padding=2, pad_value=1.0)
 
 
-Report = Callable[[dict, dict], None]
-"""report(metrics, state): called after each epoch with the metrics and a checkpointable state."""
+Report = Callable[[dict, dict | None], None]
+"""report(metrics, state): called after each epoch with the metrics and a checkpointable state
+(None for the final report of a diverged trial: there is nothing worth keeping)."""
 
 
 def fit(
@@ -201,31 +228,50 @@ def fit(
     optimizer, scheduler = cyclic_adam(model, cfg.base_lr, cfg.lr_ratio, cfg.weight_decay,
                                        steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
+    adversary = (Adversary(cfg.disc_features, cfg.disc_lr, cfg.adv_weight, cfg.device)
+                 if cfg.model == "srgan" else None)
     first_epoch = 1
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         gen.set_state(state["generator"])
+        if adversary is not None:
+            adversary.load_state_dict(state["adversary"])
         first_epoch = state["epoch"] + 1
 
+    guard = DivergenceGuard(cfg.collapse_steps)
     log = TrialLog(logdir, asdict(cfg), METRIC_TAGS) if logdir is not None else None
     metrics: dict[str, float] = {}
     try:
         for epoch in range(first_epoch, cfg.max_epochs + 1):
-            metrics = train_one_epoch(model, train_lr, train_hr, cfg, optimizer, scheduler, gen)
-            metrics |= evaluate(model, val_lr, val_hr, cfg.loss)
-            metrics["epoch"] = epoch
+            playing = adversary if epoch > cfg.warmup_epochs else None
+            try:
+                metrics = train_one_epoch(model, train_lr, train_hr, cfg, optimizer, scheduler,
+                                          gen, guard, playing)
+                metrics |= evaluate(model, val_lr, val_hr, cfg.loss)
+                guard.check(val_loss=metrics["val_loss"])
+            except Diverged as why:
+                # End cleanly: the last good metrics again, flagged, and no checkpoint.
+                last = metrics or {k: math.nan for k in ("val_loss", "val_mse", "val_psnr",
+                                                         "val_ssim")}
+                report(last | {"epoch": epoch, "diverged": 1, "diverged_reason": str(why)}, None)
+                return last
+            metrics |= {"epoch": epoch, "diverged": 0}
             if log is not None:
-                log.scalars(epoch, {"train/loss": metrics["train_loss"], "train/lr": metrics["lr"]}
+                log.scalars(epoch, {f"train/{k[6:]}": v for k, v in metrics.items()
+                                    if k.startswith("train_")} | {"train/lr": metrics["lr"]}
                             | {tag: metrics[tag.replace("/", "_")] for tag in METRIC_TAGS})
                 if epoch == 1 or epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
                     log.image(epoch, "val/LR_SR_HR_error", sample_grid(model, val_lr, val_hr))
-            report(metrics, {
+            epoch_state = {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "generator": gen.get_state(), "epoch": epoch,
                 "net_spec": cfg.net_spec(),
-            })
+            }
+            if adversary is not None:
+                epoch_state["adversary"] = adversary.state_dict()
+            report(metrics, epoch_state)
     finally:
         if log is not None:
             log.close()

@@ -48,7 +48,10 @@ def run_trial(config: dict, data, settings: dict) -> None:
         with checkpoint.as_directory() as folder:
             state = load_training_state(folder)
 
-    def report(metrics: dict, epoch_state: dict) -> None:
+    def report(metrics: dict, epoch_state: dict | None) -> None:
+        if epoch_state is None:
+            tune.report(metrics)
+            return
         with tempfile.TemporaryDirectory() as folder:
             save_checkpoint(folder, epoch_state)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))

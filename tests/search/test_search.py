@@ -223,3 +223,19 @@ def test_predict_upscales_like_the_model(finished, sr_data, tmp_path):
     written = np.load(tmp_path / "sr" / files[2].name)
     assert written.shape == (32, 32) and np.allclose(written, direct, atol=1e-5)
     assert (tmp_path / "sr" / files[2].with_suffix(".png").name).exists()
+
+
+def test_a_diverging_trial_ends_cleanly_and_the_search_finishes(sr_data, tmp_path, monkeypatch):
+    from spaces import superres
+
+    absurd = {"model": "srgan", "blocks": 1, "upsample": "pixelshuffle", "features": 16,
+              "loss": "mse", "batch_size": 16, "base_lr": 1e12, "lr_ratio": 1.0,
+              "adv_weight": 1e-3, "disc_features": 16, "disc_lr": 1e-3, "warmup_epochs": 0}
+    monkeypatch.setattr(superres, "WARM_START", [superres.WARM_START[0], absurd])
+    # Warm-start values are used as given, even outside the searched range: an absurd LR.
+    code = run_main([*SEARCH, "--data", str(sr_data), "--storage", str(tmp_path), "--name", "gan",
+                     "--num-samples", "2", "--concurrency", "1", "--grace-epochs", "3"])
+    assert code == 0
+    rows = {r["model"]: r for r in _leaderboard(tmp_path / "gan") if r["status"] != "baseline"}
+    assert rows["srresnet"]["status"] == "complete"
+    assert rows["srgan"]["status"] == "diverged"

@@ -21,7 +21,7 @@ def test_every_suggestion_is_a_valid_trial_config():
         SRTrialConfig.from_dict(config | RUN_SETTINGS)
         models.add(config["model"])
         study.tell(trial, 0.0)
-    assert models == {"srresnet", "edsr", "srcnn"}
+    assert models == {"srresnet", "edsr", "srcnn", "srgan"}
 
 
 @pytest.mark.parametrize("point", superres.WARM_START)

@@ -100,6 +100,12 @@ class SRResNet(nn.Module):
         return _interpolate_x2(x) + self.tail(self.upsample(body))
 
 
+@register_sr_net("srgan")
+def srgan_generator(blocks: int = 16, features: int = 64, upsample: str = "pixelshuffle"):
+    """SRGAN's generator is SRResNet; what makes it SRGAN is the adversarial training."""
+    return SRResNet(blocks=blocks, features=features, upsample=upsample)
+
+
 class _ResidualBlockScaled(nn.Module):
     def __init__(self, features: int, res_scale: float) -> None:
         super().__init__()

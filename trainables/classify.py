@@ -30,6 +30,7 @@ from trainables.config_dict import config_from_dict, require
 from trainables.cyclic_adam import cyclic_adam
 from trainables.data.class_images import ClassSplit
 from trainables.models.classifiers import FAMILIES, build_classifier
+from trainables.training_state import epoch_state, resume
 from trainables.trial_log import TrialLog
 
 METRIC_TAGS = ["val/loss", "val/acc", "val/auc", "epoch"]
@@ -171,13 +172,7 @@ def fit(cfg: ClassifyTrialConfig, data: ClassSplit, report, state: dict | None =
     optimizer, scheduler = cyclic_adam(model, cfg.base_lr, cfg.lr_ratio, cfg.weight_decay,
                                        math.ceil(len(x_train) / cfg.batch_size))
     gen = torch.Generator().manual_seed(cfg.seed)
-    first_epoch = 1
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        gen.set_state(state["generator"])
-        first_epoch = state["epoch"] + 1
+    first_epoch = resume(state, model, optimizer, scheduler, gen)
     log = TrialLog(logdir, asdict(cfg), METRIC_TAGS) if logdir is not None else None
     metrics: dict = {}
     try:
@@ -194,11 +189,8 @@ def fit(cfg: ClassifyTrialConfig, data: ClassSplit, report, state: dict | None =
                                         ("val/confusion", confusion_figure(summary))):
                         log.writer.add_figure(tag, figure, epoch)
                         plt.close(figure)
-            report(metrics, {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "generator": gen.get_state(), "epoch": epoch,
-                "net_spec": cfg.net_spec(data), "extras": {"evaluation": summary},
-            })
+            report(metrics, epoch_state(model, optimizer, scheduler, gen, epoch,
+                                        cfg.net_spec(data), extras={"evaluation": summary}))
     finally:
         if log is not None:
             log.close()

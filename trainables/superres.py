@@ -24,6 +24,7 @@ from trainables.data.sr_pairs import SRSplit
 from trainables.models.sr_nets import SR_NETS, UPSAMPLERS, build_sr_net
 from trainables.sr_metrics import SR_LOSSES, bicubic_x2, sr_loss, sr_scores
 from trainables.srgan import Adversary, Diverged, DivergenceGuard
+from trainables.training_state import epoch_state, resume
 from trainables.trial_log import TrialLog
 
 TASK = "superres"
@@ -230,15 +231,9 @@ def fit(
     gen = torch.Generator().manual_seed(cfg.seed)
     adversary = (Adversary(cfg.disc_features, cfg.disc_lr, cfg.adv_weight, cfg.device)
                  if cfg.model == "srgan" else None)
-    first_epoch = 1
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        gen.set_state(state["generator"])
-        if adversary is not None:
-            adversary.load_state_dict(state["adversary"])
-        first_epoch = state["epoch"] + 1
+    first_epoch = resume(state, model, optimizer, scheduler, gen)
+    if state is not None and adversary is not None:
+        adversary.load_state_dict(state["adversary"])
 
     guard = DivergenceGuard(cfg.collapse_steps)
     log = TrialLog(logdir, asdict(cfg), METRIC_TAGS) if logdir is not None else None
@@ -264,14 +259,9 @@ def fit(
                             | {tag: metrics[tag.replace("/", "_")] for tag in METRIC_TAGS})
                 if epoch == 1 or epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
                     log.image(epoch, "val/LR_SR_HR_error", sample_grid(model, val_lr, val_hr))
-            epoch_state = {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "generator": gen.get_state(), "epoch": epoch,
-                "net_spec": cfg.net_spec(),
-            }
-            if adversary is not None:
-                epoch_state["adversary"] = adversary.state_dict()
-            report(metrics, epoch_state)
+            extra = {"adversary": adversary.state_dict()} if adversary is not None else {}
+            report(metrics, epoch_state(model, optimizer, scheduler, gen, epoch, cfg.net_spec(),
+                                        **extra))
     finally:
         if log is not None:
             log.close()

@@ -79,7 +79,7 @@ def test_predict_matches_calling_the_model_directly(searched, anomaly_data, tmp_
 
     from search.predict import main as predict_main
     from trainables.checkpoint import load_model
-    from trainables.data.class_images import load_image
+    from trainables.data.image_files import load_image
     from trainables.inference import prepare_classify_inputs
 
     storage, _ = searched

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from tqdm import tqdm
 
 from trainables import __version__
+from trainables.data.image_files import IMAGE_SUFFIXES, load_image
 from trainables.data.lensing import LENS_CLASSES, LensingRecipe, simulate_lens_image
 from trainables.errors import UserError
 
-IMAGE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg")
 ANOMALY_CLASSES = {"no_sub": "no", "sub": "sphere"}
 """Anomaly folders and the simulated class each is drawn from."""
 
@@ -112,38 +112,6 @@ def write_simulated_classes(
 
 
 # ---- reading -----------------------------------------------------------------------------------
-
-def load_image(path: Path) -> np.ndarray:
-    """One single-channel image as float32 (H,W): .npy as stored, 8-bit images scaled to [0,1]."""
-    if path.suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except Exception as exc:  # numpy raises several types for a corrupt file
-            raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") \
-                from None
-        if array.ndim == 3 and array.shape[0] == 1:
-            array = array[0]
-        if array.ndim == 3 and array.shape[0] in (3, 4):
-            raise UserError(f"{path}: has {array.shape[0]} channels; lenstune reads 1-channel "
-                            "images")
-        if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
-            raise UserError(f"{path}: expected a 2-D or (1,H,W) numeric array, got "
-                            f"{array.dtype} {array.shape}")
-    else:
-        try:
-            with Image.open(path) as image:
-                image.load()
-                if image.mode not in ("L", "I;16", "I", "F"):
-                    raise UserError(f"{path}: has {len(image.getbands())} channels "
-                                    f"({image.mode}); lenstune reads 1-channel images")
-                array = np.asarray(image, dtype=np.float32)
-                array = array / (255.0 if image.mode == "L" else max(1.0, float(array.max())))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise UserError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
-    if not np.all(np.isfinite(array)):
-        raise UserError(f"{path}: contains NaN or infinite values")
-    return array.astype(np.float32, copy=False)
-
 
 def _class_files(root: Path) -> dict[str, list[Path]]:
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from trainables import __version__
+from trainables.data.image_files import load_image
 from trainables.data.lensing import LensingRecipe, simulate_sr_pair
 from trainables.errors import UserError
 
@@ -98,22 +99,6 @@ def write_simulated_sr_pairs(
     return out
 
 
-def _load_image(path: Path) -> np.ndarray:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except Exception as exc:  # numpy raises several types for a corrupt file
-        raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") from None
-    if array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 2:
-        raise UserError(f"{path}: expected a 2-D image or (1,H,W), got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.number):
-        raise UserError(f"{path}: expected numbers, got dtype {array.dtype}")
-    if not np.all(np.isfinite(array)):
-        raise UserError(f"{path}: contains NaN or infinite values")
-    return array.astype(np.float32, copy=False)
-
-
 def read_sr_pairs(root: Path) -> SRPairs:
     """Read and check `root/LR/<id>.npy` + `root/HR/<id>.npy`; UserError on the first fault."""
     root = Path(root)
@@ -135,7 +120,7 @@ def read_sr_pairs(root: Path) -> SRPairs:
     ids = sorted(lr_files)
     lr_list, hr_list = [], []
     for stem in ids:
-        lr, hr = _load_image(lr_files[stem]), _load_image(hr_files[stem])
+        lr, hr = load_image(lr_files[stem]), load_image(hr_files[stem])
         if lr_list and lr.shape != lr_list[0].shape:
             raise UserError(f"{lr_files[stem]}: shape {lr.shape} differs from {lr_list[0].shape}")
         if hr.shape != (2 * lr.shape[0], 2 * lr.shape[1]):

@@ -1,0 +1,45 @@
+"""Reading one single-channel image file (.npy, .png, .jpg), checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from trainables.errors import UserError
+
+IMAGE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg")
+
+
+def load_image(path: Path) -> np.ndarray:
+    """One single-channel image as float32 (H,W): .npy as stored, 8-bit images scaled to [0,1]."""
+    if path.suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except Exception as exc:  # numpy raises several types for a corrupt file
+            raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") \
+                from None
+        if array.ndim == 3 and array.shape[0] == 1:
+            array = array[0]
+        if array.ndim == 3 and array.shape[0] in (3, 4):
+            raise UserError(f"{path}: has {array.shape[0]} channels; lenstune reads 1-channel "
+                            "images")
+        if array.ndim != 2:
+            raise UserError(f"{path}: expected a 2-D image or (1,H,W), got shape {array.shape}")
+        if not np.issubdtype(array.dtype, np.number):
+            raise UserError(f"{path}: expected numbers, got dtype {array.dtype}")
+    else:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                if image.mode not in ("L", "I;16", "I", "F"):
+                    raise UserError(f"{path}: has {len(image.getbands())} channels "
+                                    f"({image.mode}); lenstune reads 1-channel images")
+                array = np.asarray(image, dtype=np.float32)
+                array = array / (255.0 if image.mode == "L" else max(1.0, float(array.max())))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise UserError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+    if not np.all(np.isfinite(array)):
+        raise UserError(f"{path}: contains NaN or infinite values")
+    return array.astype(np.float32, copy=False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 
+import psutil
 import ray
 
 from trainables.errors import UserError
@@ -30,3 +32,36 @@ def start_ray(
 def stop_ray() -> None:
     if ray.is_initialized():
         ray.shutdown()
+
+
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "ceph",
+                       "glusterfs", "beegfs", "fuse.sshfs", "fuse.juicefs", "fuse.gcsfuse",
+                       "fuse.s3fs", "fuse.mount-s3", "9p", "virtiofs"}
+
+
+def filesystem_type(path: str) -> str:
+    """The type of the filesystem holding `path` (the mount with the longest matching prefix)."""
+    path = os.path.realpath(path)
+    best, kind = "", ""
+    for part in psutil.disk_partitions(all=True):
+        mount = part.mountpoint.rstrip("/") or "/"
+        if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) > len(best):
+            best, kind = mount, part.fstype
+    return kind
+
+
+def check_storage_reachable(storage: str) -> None:
+    """Since Ray 2.7, Tune needs storage that every node reaches: refuse a node-local folder on a
+    cluster of several machines (a URI or a shared network filesystem is fine)."""
+    if "://" in storage:
+        return
+    machines = {node["NodeManagerAddress"] for node in ray.nodes() if node["Alive"]}
+    if len(machines) <= 1:
+        return  # one machine: a local folder is shared by all its nodes
+    kind = filesystem_type(storage)
+    if kind in NETWORK_FILESYSTEMS or kind.startswith("fuse."):
+        return
+    raise UserError(
+        f"--storage {storage}: a node-local folder ({kind or 'unknown'} filesystem) on a cluster "
+        f"of {len(machines)} machines; Ray Tune needs storage every node can reach: give a "
+        "shared filesystem path (NFS, Lustre...) or a URI (s3://, gs://)")

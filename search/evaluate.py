@@ -12,12 +12,11 @@ import numpy as np
 import torch
 from torchvision.utils import save_image
 
-from search.cli import OneLineArgumentParser, exits_cleanly
 from trainables.checkpoint import load_model
 from trainables.class_metrics import confusion_figure, evaluation_summary, roc_figure
 from trainables.data.class_images import read_all_class_images, read_class_images
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
-from trainables.errors import UserError
+from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 from trainables.inference import best_device, prepare_classify_inputs, run_batched
 from trainables.sr_metrics import sr_scores
 from trainables.superres import bicubic_baseline, sample_grid

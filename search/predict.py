@@ -15,10 +15,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from search.cli import OneLineArgumentParser, exits_cleanly
 from trainables.checkpoint import load_model
 from trainables.data.image_files import IMAGE_SUFFIXES, load_image
-from trainables.errors import UserError
+from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 from trainables.inference import best_device, prepare_classify_inputs, run_batched
 
 

@@ -20,7 +20,6 @@ import pyarrow.fs
 from ray.tune import ExperimentAnalysis
 
 from search import storage
-from search.cli import OneLineArgumentParser, exits_cleanly
 from search.study import load_study
 from search.study_summary import (
     importance_markdown,
@@ -30,7 +29,7 @@ from search.study_summary import (
 )
 from spaces import SPACES
 from trainables.class_metrics import confusion_figure, roc_figure
-from trainables.errors import UserError
+from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 
 MANIFEST = "lenstune.json"
 """Written by search.run beside Ray's files: what the search was, and the bicubic baseline."""

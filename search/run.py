@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 
 from search import storage
-from search.cli import OneLineArgumentParser, exits_cleanly
 from search.config import PRESETS, TASK_NAMES, SearchConfig, default_cache_dir, preset_defaults
 from search.data import PreparedData, prepare_data
 from search.report import MANIFEST, read_manifest, write_report
 from search.study import default_study_url, open_study_storage
 from trainables import __version__
-from trainables.errors import UserError
+from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 
 INTERRUPTED = 130
 
@@ -126,26 +125,21 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
     storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
 
 
-def fit(cfg: SearchConfig, data: PreparedData, study_storage) -> str | None:
-    """Run (or continue) the search on a local runtime or the cluster at cfg.address.
-
-    Returns the Ray dashboard's address, if one ran."""
-    from cluster.runtime import start_ray, stop_ray
+def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_storage) -> None:
+    """Run (or continue) the search on the Ray runtime already started (local or cfg.address)."""
+    from cluster.runtime import check_storage_reachable
     from search.tuner import build_trainable, build_tuner, restore_tuner
 
-    dashboard = start_ray(cfg.address, dashboard=cfg.dashboard)
-    if dashboard:
-        print(f"Ray dashboard: http://{dashboard}", flush=True)
-    try:
-        trainable = build_trainable(cfg, data.split)
-        if cfg.resume:
-            tuner = restore_tuner(cfg.experiment_path, trainable)
-        else:
-            tuner = build_tuner(cfg, trainable, cfg.storage, study_storage)
-        tuner.fit()
-    finally:
-        stop_ray()
-    return dashboard
+    check_storage_reachable(cfg.storage)  # before anything is written
+    trainable = build_trainable(cfg, data.split)
+    if cfg.resume:
+        tuner = restore_tuner(cfg.experiment_path, trainable)
+    else:
+        write_manifest(cfg, data, study_url)
+        if study_storage is None and study_url is not None:
+            study_storage = open_study_storage(study_url)
+        tuner = build_tuner(cfg, trainable, cfg.storage, study_storage)
+    tuner.fit()
 
 
 @exits_cleanly
@@ -158,15 +152,20 @@ def main(argv: list[str] | None = None) -> int:
     study_storage = None
     if cfg.optuna_storage and not cfg.resume:
         study_storage = open_study_storage(cfg.optuna_storage)  # refuse a bad URL before work
+    from cluster.runtime import start_ray, stop_ray
+
     try:
+        # Data before Ray: the simulator forks worker processes, which a Ray driver should not.
         data = prepare_data(cfg.task, cfg.data, cfg.sim_count, cfg.cache_dir, cfg.val_fraction,
                             cfg.seed, cfg.image_size)
-        if not cfg.resume:
-            study_url = cfg.optuna_storage or default_study_url(cfg.experiment_path)
-            write_manifest(cfg, data, study_url)
-            if study_storage is None and study_url is not None:
-                study_storage = open_study_storage(study_url)
-        dashboard = fit(cfg, data, study_storage)
+        study_url = cfg.optuna_storage or default_study_url(cfg.experiment_path)
+        dashboard = start_ray(cfg.address, dashboard=cfg.dashboard)
+        if dashboard:
+            print(f"Ray dashboard: http://{dashboard}", flush=True)
+        try:
+            fit(cfg, data, study_url, study_storage)
+        finally:
+            stop_ray()
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with: python -m search.run --task {cfg.task} "
               f"--storage {cfg.storage} --name {cfg.name} --resume", file=sys.stderr)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from search.cli import OneLineArgumentParser, exits_cleanly
 from trainables.data.class_images import write_simulated_classes
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import write_simulated_sr_pairs
-from trainables.errors import UserError
+from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 
 TASKS = ("superres", "classify", "anomaly")
 

@@ -8,7 +8,6 @@ together with the data set, which Ray then holds once per node in its object sto
 
 from __future__ import annotations
 
-import logging
 import tempfile
 
 import ray
@@ -17,8 +16,6 @@ from ray import tune
 
 from trainables.checkpoint import load_training_state, save_checkpoint
 from trainables.tasks import get_task
-
-logger = logging.getLogger(__name__)
 
 
 def _device(gpus_per_trial: float) -> str:
@@ -40,7 +37,9 @@ def run_trial(config: dict, data, settings: dict) -> None:
         "threads": max(1, int(settings["cpus_per_trial"])), "device": device,
         **settings.get("trial_constants", {}),
     })
-    logger.info("trial %s trains on %s", tune.get_context().get_trial_id(), device)
+    node_id = ray.get_runtime_context().get_node_id()
+    print(f"trial {tune.get_context().get_trial_id()} trains on {device} on node {node_id[:12]}",
+          flush=True)
 
     state = None
     checkpoint = tune.get_checkpoint()
@@ -49,6 +48,7 @@ def run_trial(config: dict, data, settings: dict) -> None:
             state = load_training_state(folder)
 
     def report(metrics: dict, epoch_state: dict | None) -> None:
+        metrics = metrics | {"node_id": node_id, "device": device}
         if epoch_state is None:
             tune.report(metrics)
             return

@@ -1,0 +1,101 @@
+"""A real loopback 2-node Ray cluster (logical GPUs): trials spread, and survive a dead node."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cluster.local import cluster_processes, down, kill_worker_raylet, ray_env, up
+
+SEARCH = ["--task", "superres", "--num-samples", "4", "--max-epochs", "3", "--grace-epochs", "3",
+          "--concurrency", "2", "--cpus-per-trial", "1", "--gpus-per-trial", "0.5",
+          "--no-dashboard"]
+
+
+@pytest.fixture
+def cluster():
+    started = up(nodes=2, cpus_per_node=1, gpus_per_node=2)
+    try:
+        yield started
+    finally:
+        down(started)  # even when the test fails
+        assert not cluster_processes(started), "Ray processes left behind"
+
+
+def _results(experiment: Path) -> dict[str, list[dict]]:
+    return {path.parent.name: [json.loads(line) for line in path.read_text().splitlines()
+                               if line.strip()]
+            for path in experiment.glob("trial_*/result.json")}
+
+
+def _search(cluster, data: Path, storage: Path, name: str) -> subprocess.Popen:
+    env = ray_env() | {"PYTHONUNBUFFERED": "1"}
+    log = open(storage / f"{name}.log", "w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "search.run", *SEARCH, "--address", cluster.address, "--data",
+         str(data), "--storage", str(storage), "--name", name],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd())
+
+
+def test_trials_run_on_both_nodes_with_fractional_gpus(cluster, sr_data, tmp_path):
+    search = _search(cluster, sr_data, tmp_path, "spread")
+    assert search.wait(timeout=400) == 0, (tmp_path / "spread.log").read_text()[-3000:]
+    results = _results(tmp_path / "spread")
+    assert len(results) == 4
+    nodes = {rows[0]["node_id"] for rows in results.values()}
+    assert len(nodes) == 2, "every trial ran on one node"
+    assert all(rows[-1]["epoch"] == 3 for rows in results.values())
+
+
+def test_a_worker_node_dying_mid_search_loses_no_trial(cluster, sr_data, tmp_path):
+    search = _search(cluster, sr_data, tmp_path, "faulty")
+    experiment = tmp_path / "faulty"
+    deadline = time.time() + 240
+    # Kill the worker node once a trial on it has reported an epoch.
+    while time.time() < deadline:
+        assert search.poll() is None, (tmp_path / "faulty.log").read_text()[-3000:]
+        nodes = {row["node_id"] for rows in _results(experiment).values() for row in rows}
+        if len(nodes) == 2:
+            break
+        time.sleep(0.2)
+    kill_worker_raylet(cluster)
+    assert search.wait(timeout=500) == 0, (tmp_path / "faulty.log").read_text()[-3000:]
+    results = _results(experiment)
+    assert len(results) == 4, "a trial was lost"
+    assert all(rows[-1]["epoch"] == 3 for rows in results.values())
+    with open(experiment / "leaderboard.csv") as f:
+        assert sum(1 for line in f) == 1 + 4 + 1  # header, 4 trials, bicubic
+
+
+def test_down_stops_only_its_own_processes(tmp_path):
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    started = up(nodes=1, cpus_per_node=1, gpus_per_node=0)
+    try:
+        assert any(p.name() == "raylet" for p in cluster_processes(started))
+        assert down(started) > 0
+        assert not cluster_processes(started)
+        assert bystander.poll() is None, "down stopped a process it did not start"
+    finally:
+        bystander.kill()
+
+
+def test_cli_up_and_down(tmp_path):
+    state = tmp_path / "cluster.json"
+    env = ray_env()
+    run = [sys.executable, "-m", "cluster.local"]
+    started = subprocess.run([*run, "up", "--nodes", "1", "--state", str(state)],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip().startswith("127.0.0.1:")
+    again = subprocess.run([*run, "up", "--state", str(state)], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert again.returncode == 2 and "already recorded" in again.stderr
+    stopped = subprocess.run([*run, "down", "--state", str(state)], capture_output=True,
+                             text=True, env=env, timeout=120)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout and not state.exists()
+
+

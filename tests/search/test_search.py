@@ -125,7 +125,8 @@ def test_resume_after_an_interrupted_run(tmp_path):
                                        recipe=LensingRecipe().at_size(64), workers=1,
                                        progress=False)
     args = [sys.executable, "-m", "search.run", *SEARCH, "--data", str(sr_data), "--storage",
-            str(tmp_path), "--name", "crash", "--concurrency", "1", "--max-epochs", "4"]
+            str(tmp_path), "--name", "crash", "--concurrency", "1", "--max-epochs", "4",
+            "--grace-epochs", "4"]  # no early stopping: the trials after the first take a while
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "first.log", "w")
     first = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -134,7 +135,7 @@ def test_resume_after_an_interrupted_run(tmp_path):
     # Ctrl-C once the first trial has finished all its epochs.
     while time.time() < deadline and 4 not in _trial_epochs(experiment).values():
         assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
-        time.sleep(0.1)
+        time.sleep(0.05)
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=120) == 130, (tmp_path / "first.log").read_text()[-3000:]
     before = _trial_epochs(experiment)

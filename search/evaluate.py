@@ -7,13 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torchvision.utils import save_image
 
 from trainables.checkpoint import load_model
-from trainables.class_metrics import confusion_figure, evaluation_summary, roc_figure
+from trainables.class_metrics import evaluation_summary, save_evaluation_figures
 from trainables.data.class_images import read_all_class_images, read_class_images
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
@@ -55,10 +54,7 @@ def evaluate_classes(net, spec: dict, data: Path, split: tuple | None, out: Path
     probs = run_batched(net, x, spec["task"], device=device, progress=True)
     summary = evaluation_summary(images.y, probs, spec["classes"])
     (out / "evaluation.json").write_text(json.dumps(summary))
-    for name, draw in (("roc.png", roc_figure), ("confusion.png", confusion_figure)):
-        figure = draw(summary)
-        figure.savefig(out / name, dpi=120)
-        plt.close(figure)
+    save_evaluation_figures(summary, out)
     return {"count": len(images), "accuracy": summary["accuracy"], "auc": summary["auc"],
             **{f"auc_{name}": curve["auc"] for name, curve in summary["roc"].items()}}
 

@@ -15,7 +15,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pyarrow.fs
 from ray.tune import ExperimentAnalysis
 
@@ -28,7 +27,7 @@ from search.study_summary import (
     plot_importances,
 )
 from spaces import SPACES
-from trainables.class_metrics import confusion_figure, roc_figure
+from trainables.class_metrics import save_evaluation_figures
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 
 MANIFEST = "lenstune.json"
@@ -143,10 +142,7 @@ def _write_plots(experiment: str, manifest: dict, analysis: ExperimentAnalysis,
         evaluation = f"{experiment}/best/evaluation.json"
         if storage.exists(evaluation):  # classify, anomaly: the best trial's ROC and confusion
             summary = json.loads(storage.read_text(evaluation))
-            for name, draw in (("roc.png", roc_figure), ("confusion.png", confusion_figure)):
-                figure = draw(summary)
-                figure.savefig(Path(folder) / name, dpi=120)
-                plt.close(figure)
+            save_evaluation_figures(summary, folder)
         storage.copy_folder(pyarrow.fs.LocalFileSystem(), folder, f"{experiment}/plots")
 
 

@@ -75,3 +75,11 @@ def confusion_figure(summary: dict) -> plt.Figure:
     ax.set_title(f"Confusion matrix (accuracy {summary['accuracy']:.3f})")
     fig.tight_layout()
     return fig
+
+
+def save_evaluation_figures(summary: dict, folder) -> None:
+    """roc.png and confusion.png of an evaluation summary, into `folder`."""
+    for name, draw in (("roc.png", roc_figure), ("confusion.png", confusion_figure)):
+        figure = draw(summary)
+        figure.savefig(f"{folder}/{name}", dpi=120)
+        plt.close(figure)

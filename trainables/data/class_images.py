@@ -8,10 +8,6 @@ split is made.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from tqdm import tqdm
 
 from trainables import __version__
+from trainables.data.dataset_folder import METADATA_FILE, parallel_map, staged_folder
 from trainables.data.image_files import IMAGE_SUFFIXES, load_image
 from trainables.data.lensing import LENS_CLASSES, LensingRecipe, simulate_lens_image
 from trainables.errors import UserError
@@ -72,43 +68,28 @@ def write_simulated_classes(
     classify: DIR/{train,val}/{no,sphere,vort}/<n>.npy, float32 (1,H,W), seeded split.
     anomaly: DIR/{no_sub,sub}/image_<n>.png, 8-bit.
     """
-    out = Path(out)
-    if out.exists():
-        raise UserError(f"output folder {out} already exists; choose a new --out")
     classes = {c: c for c in LENS_CLASSES} if task == "classify" else ANOMALY_CLASSES
     jobs = [(folder, lens, i, seed, recipe) for folder, lens in classes.items()
             for i in range(n_per_class)]
     n_val = max(1, round(n_per_class * val_fraction)) if n_per_class > 1 else 0
     val_ids = set(np.random.default_rng(seed).permutation(n_per_class)[:n_val].tolist())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=len(jobs), desc=f"simulating {task} images", unit="img", disable=not progress)
-    try:
-        # fork, not spawn: spawn re-imports __main__, which breaks under notebooks and `python -`.
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for folder, index, image in pool.imap_unordered(_simulate_one, jobs, chunksize=8):
-                if task == "classify":
-                    split = "val" if index in val_ids else "train"
-                    path = staging / split / folder / f"{index}.npy"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    np.save(path, image[None])
-                else:
-                    path = staging / folder / f"image_{index}.png"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    Image.fromarray(np.round(image * 255).astype(np.uint8)).save(path)
-                bar.update()
+    with staged_folder(out) as staging:
+        for folder, index, image in parallel_map(_simulate_one, jobs, workers,
+                                                 f"simulating {task} images", "img", progress):
+            if task == "classify":
+                split = "val" if index in val_ids else "train"
+                path = staging / split / folder / f"{index}.npy"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, image[None])
+            else:
+                path = staging / folder / f"image_{index}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(np.round(image * 255).astype(np.uint8)).save(path)
         metadata = {"task": task, "count_per_class": n_per_class, "seed": seed,
                     "classes": list(classes), "recipe": recipe.to_dict(),
                     "lenstune_version": __version__}
-        (staging / "metadata.json").write_text(json.dumps(metadata, indent=2))
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    finally:
-        bar.close()
-    return out
+        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    return Path(out)
 
 
 # ---- reading -----------------------------------------------------------------------------------

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from trainables import __version__
+from trainables.data.dataset_folder import METADATA_FILE, parallel_map, staged_folder
 from trainables.data.image_files import load_image
 from trainables.data.lensing import LensingRecipe, simulate_sr_pair
 from trainables.errors import UserError
-
-METADATA_FILE = "metadata.json"
 
 
 @dataclass(frozen=True)
@@ -54,22 +48,8 @@ def simulate_sr_pairs(
     progress: bool = True,
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Yield (index, lr, hr) for n pairs, simulated on `workers` processes (default: all cores)."""
-    workers = workers or os.cpu_count() or 1
-    # fork, not spawn: spawn re-imports __main__, which breaks under notebooks and `python -`.
     jobs = [(i, seed, recipe) for i in range(n)]
-    bar = tqdm(total=n, desc="simulating SR pairs", unit="pair", disable=not progress)
-    try:
-        if workers == 1:
-            for job in jobs:
-                yield _simulate_one(job)
-                bar.update()
-        else:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for item in pool.imap_unordered(_simulate_one, jobs, chunksize=16):
-                    yield item
-                    bar.update()
-    finally:
-        bar.close()
+    yield from parallel_map(_simulate_one, jobs, workers, "simulating SR pairs", "pair", progress)
 
 
 def write_simulated_sr_pairs(
@@ -77,12 +57,7 @@ def write_simulated_sr_pairs(
     workers: int | None = None, progress: bool = True,
 ) -> Path:
     """Simulate n pairs into the new folder `out`, which appears only when complete."""
-    out = Path(out)
-    if out.exists():
-        raise UserError(f"output folder {out} already exists; choose a new --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         (staging / "LR").mkdir()
         (staging / "HR").mkdir()
         width = max(6, len(str(n - 1)))
@@ -92,11 +67,7 @@ def write_simulated_sr_pairs(
         metadata = {"task": "superres", "count": n, "seed": seed, "recipe": recipe.to_dict(),
                     "lenstune_version": __version__}
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def read_sr_pairs(root: Path) -> SRPairs:

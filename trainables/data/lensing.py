@@ -16,9 +16,10 @@ from lenstronomy.Cosmo.lens_cosmo import LensCosmo
 from lenstronomy.Data.imaging_data import ImageData
 from lenstronomy.Data.psf import PSF
 from lenstronomy.ImSim.image_model import ImageModel
-from lenstronomy.LensModel.lens_model import LensModel
 from lenstronomy.LightModel.light_model import LightModel
 from lenstronomy.Util import simulation_util
+
+from trainables.data.point_masses import LensModelWithPointMasses
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def _image_model(
     return ImageModel(
         data,
         psf,
-        lens_model_class=LensModel(list(lens_models)),
+        # Substructure point masses follow the base models' keywords (one compiled pass).
+        lens_model_class=LensModelWithPointMasses(list(lens_models)),
         source_model_class=LightModel(["SERSIC_ELLIPSE"]),
         kwargs_numerics={"supersampling_factor": 1},
     )
@@ -164,10 +166,10 @@ VORTEX_POINTS = 100
 VORTEX_MASS = 3e10
 
 
-def _substructure(rng: np.random.Generator, lens_class: str, recipe: LensingRecipe):
-    """The point masses of a class: none, CDM subhalos, or a vortex line."""
+def _substructure(rng: np.random.Generator, lens_class: str, recipe: LensingRecipe) -> list[dict]:
+    """The point masses of a class (POINT_MASS keywords): none, CDM subhalos, or a vortex line."""
     if lens_class == "no":
-        return (), []
+        return []
     if lens_class == "sphere":
         # Inverse CDF of p(m) ~ m^slope between the mass bounds.
         a, b = (m ** (SUBHALO_MASS_SLOPE + 1) for m in SUBHALO_MASS_RANGE)
@@ -185,9 +187,8 @@ def _substructure(rng: np.random.Generator, lens_class: str, recipe: LensingReci
     else:
         raise ValueError(f"unknown lens class {lens_class!r}")
     theta = einstein_radius(masses, recipe.z_lens, recipe.z_source)
-    kwargs = [{"theta_E": float(t), "center_x": float(x), "center_y": float(y)}
-              for t, x, y in zip(theta, xs, ys)]
-    return ("POINT_MASS",) * len(kwargs), kwargs
+    return [{"theta_E": float(t), "center_x": float(x), "center_y": float(y)}
+            for t, x, y in zip(theta, xs, ys)]
 
 
 def simulate_lens_image(
@@ -195,9 +196,9 @@ def simulate_lens_image(
 ) -> np.ndarray:
     """One observed (PSF, noise) image of a class, recipe.num_pix square, float32 in [0, 1]."""
     rng = np.random.default_rng([seed, LENS_CLASSES.index(lens_class), index])
-    extra_models, extra_kwargs = _substructure(rng, lens_class, recipe)
+    masses = _substructure(rng, lens_class, recipe)
     model = _image_model(recipe.num_pix, recipe.pixel_scale, recipe.psf_fwhm,
-                         recipe.psf_truncation, ("SIE", "SHEAR", *extra_models))
-    clean = model.image(kwargs_lens=_main_lens(recipe) + extra_kwargs,
+                         recipe.psf_truncation, ("SIE", "SHEAR"))
+    clean = model.image(kwargs_lens=_main_lens(recipe) + masses,
                         kwargs_source=_source(rng, recipe))
     return min_max(observe(clean, rng, recipe))

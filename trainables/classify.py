@@ -30,6 +30,7 @@ from trainables.config_dict import config_from_dict, require
 from trainables.cyclic_adam import cyclic_adam
 from trainables.data.class_images import ClassSplit
 from trainables.models.classifiers import FAMILIES, build_classifier
+from trainables.models.layout import batch_layout, to_layout
 from trainables.training_state import epoch_state, resume
 from trainables.trial_log import TrialLog
 
@@ -66,6 +67,8 @@ class ClassifyTrialConfig:
     device: str = "cpu"
     weights_dir: str | None = None
     """Folder of local ImageNet weights (<model>.pth); default $LENSTUNE_WEIGHTS or the cache."""
+    channels_last: bool = True
+    """Train and validate in the NHWC memory layout (faster convolutions; see models.layout)."""
 
     def __post_init__(self) -> None:
         require(self.family in FAMILIES, f"unknown family {self.family!r}; known: "
@@ -134,7 +137,8 @@ def train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen) -> dict[str, fl
         index = order[start:start + cfg.batch_size]
         if len(index) < 2 and len(order) > 1:
             continue  # batch norm cannot train on a single image
-        batch = augment(x[index], gen) if cfg.augment else x[index]
+        batch = batch_layout(augment(x[index], gen) if cfg.augment else x[index],
+                             cfg.channels_last)
         loss = F.cross_entropy(model(batch), y[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -169,6 +173,7 @@ def fit(cfg: ClassifyTrialConfig, data: ClassSplit, report, state: dict | None =
     classes = list(data.train.classes)
     model = build_classifier(cfg.model, len(classes), pretrained=cfg.pretrained and state is None,
                              drop_rate=cfg.dropout, weights_dir=cfg.weights_dir).to(cfg.device)
+    model = to_layout(model, cfg.channels_last)
     optimizer, scheduler = cyclic_adam(model, cfg.base_lr, cfg.lr_ratio, cfg.weight_decay,
                                        math.ceil(len(x_train) / cfg.batch_size))
     gen = torch.Generator().manual_seed(cfg.seed)

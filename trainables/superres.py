@@ -21,6 +21,7 @@ from trainables import __version__
 from trainables.config_dict import config_from_dict, require
 from trainables.cyclic_adam import cyclic_adam
 from trainables.data.sr_pairs import SRSplit
+from trainables.models.layout import batch_layout, to_layout
 from trainables.models.sr_nets import SR_NETS, UPSAMPLERS, build_sr_net
 from trainables.sr_metrics import SR_LOSSES, bicubic_x2, sr_loss, sr_scores
 from trainables.srgan import Adversary, Diverged, DivergenceGuard
@@ -70,6 +71,8 @@ class SRTrialConfig:
     """srgan: epochs of content loss alone before the adversarial game starts."""
     collapse_steps: int = 100
     """A trial whose discriminator loss stays near zero this many steps in a row has diverged."""
+    channels_last: bool = True
+    """Train and validate in the NHWC memory layout (faster convolutions; see models.layout)."""
 
     def __post_init__(self) -> None:
         require(self.model in SR_NETS, f"unknown SR model {self.model!r}; known: {sorted(SR_NETS)}")
@@ -113,16 +116,16 @@ def _tensors(data: SRSplit, device: str) -> tuple[torch.Tensor, ...]:
 def _random_crops(
     lr: torch.Tensor, hr: torch.Tensor, index: torch.Tensor, crop: int, gen: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Aligned random crops (LR crop x crop, HR 2crop x 2crop) and a random dihedral transform."""
-    lr_b, hr_b = lr[index], hr[index]
+    """Aligned random crops (LR crop x crop, HR 2crop x 2crop) and a random dihedral transform,
+    gathered for the whole batch at once (no per-sample Python)."""
     h, w = lr.shape[-2:]
     if 0 < crop < min(h, w):
-        ys = torch.randint(0, h - crop + 1, (len(index),), generator=gen).tolist()
-        xs = torch.randint(0, w - crop + 1, (len(index),), generator=gen).tolist()
-        lr_b = torch.stack([lr_b[i, :, y:y + crop, x:x + crop]
-                            for i, (y, x) in enumerate(zip(ys, xs))])
-        hr_b = torch.stack([hr_b[i, :, 2 * y:2 * y + 2 * crop, 2 * x:2 * x + 2 * crop]
-                            for i, (y, x) in enumerate(zip(ys, xs))])
+        ys = torch.randint(0, h - crop + 1, (len(index),), generator=gen).to(lr.device)
+        xs = torch.randint(0, w - crop + 1, (len(index),), generator=gen).to(lr.device)
+        lr_b, hr_b = (_gather_crops(images, index, ys * scale, xs * scale, crop * scale)
+                      for images, scale in ((lr, 1), (hr, 2)))
+    else:
+        lr_b, hr_b = lr[index], hr[index]
     # Lensing physics has no preferred orientation: flips and quarter turns are free data.
     k = torch.randint(0, 4, (1,), generator=gen).item()
     flip = torch.randint(0, 2, (1,), generator=gen).item()
@@ -130,6 +133,16 @@ def _random_crops(
     if flip:
         lr_b, hr_b = lr_b.flip(-1), hr_b.flip(-1)
     return lr_b, hr_b
+
+
+def _gather_crops(images: torch.Tensor, index: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
+                  size: int) -> torch.Tensor:
+    """images[index[i], :, ys[i]:ys[i]+size, xs[i]:xs[i]+size] for each i: (B, C, size, size)."""
+    offsets = torch.arange(size, device=images.device)
+    rows = (ys[:, None] + offsets)[:, :, None]
+    cols = (xs[:, None] + offsets)[:, None, :]
+    # Advanced indices around a slice put their broadcast dims first: (B, size, size, C).
+    return images[index.to(images.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
 
 
 def train_one_epoch(
@@ -146,6 +159,7 @@ def train_one_epoch(
     seen = 0
     for start in range(0, len(order), cfg.batch_size):
         lr_b, hr_b = _random_crops(lr, hr, order[start:start + cfg.batch_size], cfg.crop, gen)
+        lr_b = batch_layout(lr_b, cfg.channels_last)
         sr = model(lr_b)
         content = loss_fn(sr, hr_b)
         adv = adversary.generator_term(sr) if adversary is not None else torch.zeros(())
@@ -224,7 +238,7 @@ def fit(
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     train_lr, train_hr, val_lr, val_hr = _tensors(data, cfg.device)
-    model = build_net(cfg.net_spec()).to(cfg.device)
+    model = to_layout(build_net(cfg.net_spec()).to(cfg.device), cfg.channels_last)
     steps_per_epoch = math.ceil(len(train_lr) / cfg.batch_size)
     optimizer, scheduler = cyclic_adam(model, cfg.base_lr, cfg.lr_ratio, cfg.weight_decay,
                                        steps_per_epoch)

@@ -1,0 +1,85 @@
+"""What every benchmark shares: its command line, the machine it ran on, and its JSON result.
+
+A benchmark measures the things it compares side by side, in one run on one machine (these
+machines are shared and noisy: an absolute time means little, a ratio taken in one run means
+more). It prints its figures, the ratio last, and writes them all to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from trainables.errors import OneLineArgumentParser
+
+RESULTS_DIR = Path("bench_results")
+
+
+def parser(name: str, description: str) -> argparse.ArgumentParser:
+    p = OneLineArgumentParser(prog=f"python -m bench.{name}", description=description)
+    p.add_argument("--quick", action="store_true",
+                   help="tiny sizes: checks the benchmark works (seconds), measures nothing")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"JSON result file (default: {RESULTS_DIR}/{name}[-quick].json)")
+    return p
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    import psutil
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": model, "cores": len(os.sched_getaffinity(0)),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "gpu": gpu,
+            "python": platform.python_version(), "torch": torch.__version__,
+            "hostname": platform.node()}
+
+
+@contextmanager
+def timed(into: dict, key: str):
+    """Adds the wall-clock seconds of the block to into[key]."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        into[key] = into.get(key, 0.0) + time.perf_counter() - start
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def finish(name: str, args, figures: dict, ratio: tuple[str, float, str]) -> dict:
+    """Print the figures and then the ratio (`label`, value, target); write them as JSON."""
+    label, value, target = ratio
+    result = {"benchmark": name, "quick": args.quick, "command": " ".join(
+        ["python -m", f"bench.{name}", *sys.argv[1:]]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
+        "figures": figures, "ratio": {"name": label, "value": value, "target": target}}
+    width = max(len(k) for k in figures) if figures else 0
+    for key, val in figures.items():
+        print(f"{key:<{width}}  {_fmt(val)}")
+    print(f"RATIO {label}: {value:.3f} (target {target})")
+    out = args.out or RESULTS_DIR / f"{name}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"written: {out}")
+    return result
+

@@ -1,0 +1,105 @@
+"""`search.run` over a fixed list of trial configurations, and the same trials without Ray.
+
+The benchmarks of search overhead, concurrency and memory need the same trials run both ways:
+they hand `search.run` their configurations as the task's warm-start points (which Optuna runs
+first, exactly as given), ask for just that many trials, and give ASHA a grace period of the
+whole run so that nothing stops early. Everything else is the real command.
+
+Also runnable, for measuring a whole run from outside (bench.memory):
+    python -m bench.fixed_search CONFIGS.json -- <search.run arguments>
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from unittest import mock
+
+from search import run as search_run
+from spaces import SPACES
+from trainables.tasks import get_task
+
+
+def search_argv(task: str, configs: list[dict], max_epochs: int, concurrency: int,
+                storage: Path, name: str, cache_dir: Path, extra: list[str] = (),
+                cpus_per_trial: str = "1") -> list[str]:
+    """search.run arguments that run exactly `configs`, each for max_epochs, never stopped."""
+    return ["--task", task, "--num-samples", str(len(configs)), "--max-epochs", str(max_epochs),
+            "--grace-epochs", str(max_epochs), "--concurrency", str(concurrency),
+            "--cpus-per-trial", cpus_per_trial, "--storage", str(storage), "--name", name,
+            "--cache-dir", str(cache_dir), "--no-dashboard", *extra]
+
+
+def run_fixed(task: str, configs: list[dict], argv: list[str]) -> dict:
+    """Run search.run.main(argv) in this process with `configs` as the only trials.
+
+    Returns the seconds spent in each phase: data (prepare_data), ray_start, ray_stop, report,
+    and total (all of main).
+    """
+    import cluster.runtime as runtime
+
+    phases: dict[str, float] = {}
+
+    def timing(name, fn):
+        def wrapped(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
+        return wrapped
+
+    patches = [(SPACES[task], "WARM_START", list(configs)),
+               (search_run, "prepare_data", timing("data", search_run.prepare_data)),
+               (search_run, "write_report", timing("report", search_run.write_report)),
+               (runtime, "start_ray", timing("ray_start", runtime.start_ray)),
+               (runtime, "stop_ray", timing("ray_stop", runtime.stop_ray))]
+    with ExitStack() as stack:
+        for target, attribute, value in patches:
+            stack.enter_context(mock.patch.object(target, attribute, value))
+        start = time.perf_counter()
+        code = search_run.main(argv)
+        phases["total"] = time.perf_counter() - start
+    if code != 0:
+        raise RuntimeError(f"search.run exited with {code}")
+    return phases
+
+
+def trial_configs(experiment: Path) -> list[dict]:
+    """The configurations the experiment's trials actually ran (from Ray's params.json)."""
+    return [json.loads(p.read_text()) for p in sorted(experiment.glob("trial_*/params.json"))]
+
+
+def trial_results(experiment: Path) -> list[list[dict]]:
+    """Every trial's reported results, epoch by epoch (from Ray's result.json)."""
+    return [[json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+            for p in sorted(experiment.glob("trial_*/result.json"))]
+
+
+def plain_loop(task: str, configs: list[dict], data, max_epochs: int, seed: int = 0) -> float:
+    """Seconds to train `configs` one after the other by calling the task's fit directly: the
+    trainable's training function with no Ray, no checkpoints and no TensorBoard."""
+    fit = get_task(task)
+    start = time.perf_counter()
+    for config in configs:
+        cfg = fit.config_cls.from_dict({**config, "max_epochs": max_epochs, "seed": seed,
+                                        "threads": 1, "device": "cpu"})
+        fit.fit(cfg, data, lambda metrics, state: None)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    configs_file, separator, *argv = sys.argv[1:]
+    if separator != "--":
+        raise SystemExit("usage: python -m bench.fixed_search CONFIGS.json -- <search.run args>")
+    task = argv[argv.index("--task") + 1]
+    phases = run_fixed(task, json.loads(Path(configs_file).read_text()), argv)
+    print(json.dumps({"phases": phases}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Search overhead: N fixed superres trials through `search.run` vs a plain Python loop.
+
+(a) calls the trainable's training function (`superres.fit`) N times in a loop; (b) runs the
+same N configurations through `search.run --concurrency 1` (Ray Tune, Optuna, ASHA that never
+stops, checkpoints, TensorBoard, the report). Data preparation is left out of both. Reported:
+wall(b)/wall(a) with and without Ray's start-up, and where (b)'s extra time goes.
+Target: <= 1.15 on trials of about 10 s.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from bench.common import finish, parser
+from bench.fixed_search import plain_loop, run_fixed, search_argv, trial_configs, trial_results
+from search.config import default_cache_dir
+from search.data import prepare_data
+from trainables.errors import exits_cleanly
+
+TARGET = 1.15
+TASK = "superres"
+
+
+def configs(n: int, features: int) -> list[dict]:
+    """n SRResNet-1 trials differing only in their learning rate."""
+    return [{"model": "srresnet", "blocks": 1, "upsample": "pixelshuffle", "features": features,
+             "loss": "mse", "batch_size": 16, "base_lr": 1e-4 * (1 + i), "lr_ratio": 5.0}
+            for i in range(n)]
+
+
+@exits_cleanly
+def main(argv: list[str] | None = None) -> int:
+    p = parser("search_overhead", __doc__.splitlines()[0])
+    p.add_argument("--trials", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=2, help="epochs per trial")
+    p.add_argument("--sim-count", type=int, default=600, help="simulated SR pairs")
+    p.add_argument("--features", type=int, default=32, help="SRResNet width (sets trial length)")
+    args = p.parse_args(argv)
+    trials, epochs, count, features = ((2, 1, 24, 16) if args.quick else
+                                       (args.trials, args.epochs, args.sim_count, args.features))
+    fixed = configs(trials, features)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache" if args.quick else default_cache_dir()
+        extra = ["--sim-count", str(count)]
+        data = prepare_data(TASK, None, count, cache, 0.1, 0)  # simulates once if not cached
+        loop_s = plain_loop(TASK, fixed, data.split, epochs)
+        phases = run_fixed(TASK, fixed, search_argv(TASK, fixed, epochs, 1, Path(tmp) / "runs",
+                                                    "overhead", cache, extra))
+        experiment = Path(tmp) / "runs" / "overhead"
+        ran = trial_configs(experiment)
+        if sorted(c["base_lr"] for c in ran) != sorted(c["base_lr"] for c in fixed):
+            raise RuntimeError("search.run did not run the fixed configurations")
+        in_trainable = sum(results[-1]["time_total_s"] for results in trial_results(experiment))
+    search_s = phases["total"] - phases["data"]
+    without_start = search_s - phases["ray_start"]
+    tune_s = without_start - phases["ray_stop"] - phases["report"]
+    figures = {
+        "trials": trials, "epochs_per_trial": epochs, "threads_per_trial": 1,
+        "a_loop_s": loop_s, "a_per_trial_s": loop_s / trials,
+        "b_search_s": search_s, "b_ray_start_s": phases["ray_start"],
+        "b_tune_fit_s": tune_s, "b_ray_stop_s": phases["ray_stop"], "b_report_s": phases["report"],
+        "b_inside_trainables_s": in_trainable,
+        "b_tune_outside_trainables_s": tune_s - in_trainable,
+        "ratio_with_ray_start": search_s / loop_s,
+    }
+    finish("search_overhead", args, figures,
+           ("wall(search.run) / wall(loop), without Ray start-up", without_start / loop_s,
+            f"<= {TARGET}"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,219 @@
+"""Trial throughput: training images/s of lenstune's loops vs the usual Dataset + DataLoader.
+
+The reference is the way such a loop is usually written (and was in the reference notebooks):
+a torchvision-style Dataset reading one .npy file per sample from the published layout,
+per-sample transforms (resize, normalise, random flip and quarter turn; for SR an aligned
+random crop), a DataLoader batching them. lenstune's loops train from in-memory tensors with
+batched augmentation. Same model, optimiser, batch size, threads and data on all sides;
+lenstune's loops also train in the channels-last layout (their default), and a third column
+shows them in NCHW to separate the two gains. Target: >= 1.3x.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from bench.common import finish, parser
+from search.config import default_cache_dir, preset_defaults
+from search.data import cached_default
+from trainables import classify, superres
+from trainables.cyclic_adam import cyclic_adam
+from trainables.data.class_images import read_class_images, write_simulated_classes
+from trainables.data.lensing import LensingRecipe
+from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs, write_simulated_sr_pairs
+from trainables.errors import exits_cleanly
+from trainables.models.classifiers import build_classifier
+from trainables.models.layout import to_layout
+from trainables.srgan import DivergenceGuard
+
+TARGET = 1.3
+
+
+# ---- the reference: files, per-sample transforms, a DataLoader ---------------------------------
+
+def _random_dihedral(*images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The same random flip and quarter turn of each image of one sample."""
+    k = int(torch.randint(0, 4, (1,)))
+    flip = bool(torch.randint(0, 2, (1,)))
+    out = tuple(torch.rot90(image, k, (-2, -1)) for image in images)
+    return tuple(image.flip(-1) for image in out) if flip else out
+
+
+class ClassFiles(Dataset):
+    """DIR/train/<class>/<n>.npy, read, resized and normalised one sample at a time."""
+
+    def __init__(self, files: list[str], labels: np.ndarray, size: int, mean: float, std: float):
+        self.files, self.labels, self.size = files, labels, size
+        self.mean, self.std = mean, std
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i):
+        image = torch.from_numpy(np.load(self.files[i]).astype(np.float32))
+        image = F.interpolate(image.reshape(1, 1, *image.shape[-2:]), size=(self.size, self.size),
+                              mode="bilinear", antialias=True, align_corners=False)[0]
+        (image,) = _random_dihedral((image - self.mean) / self.std)
+        return image, int(self.labels[i])
+
+
+class SRFiles(Dataset):
+    """DIR/LR/<id>.npy + DIR/HR/<id>.npy, an aligned random crop of each pair."""
+
+    def __init__(self, root: Path, ids: list[str], crop: int):
+        self.root, self.ids, self.crop = root, ids, crop
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        lr = torch.from_numpy(np.load(self.root / "LR" / f"{self.ids[i]}.npy"))[None]
+        hr = torch.from_numpy(np.load(self.root / "HR" / f"{self.ids[i]}.npy"))[None]
+        h, w = lr.shape[-2:]
+        y = int(torch.randint(0, h - self.crop + 1, (1,)))
+        x = int(torch.randint(0, w - self.crop + 1, (1,)))
+        lr = lr[:, y:y + self.crop, x:x + self.crop]
+        hr = hr[:, 2 * y:2 * y + 2 * self.crop, 2 * x:2 * x + 2 * self.crop]
+        return _random_dihedral(lr, hr)
+
+
+def reference_epoch(model, loader, loss_fn, optimizer, scheduler) -> int:
+    model.train()
+    seen = 0
+    for inputs, targets in loader:
+        loss = loss_fn(model(inputs), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss.item()  # as a training loop logging its loss would
+        seen += len(inputs)
+    return seen
+
+
+# ---- all sides, epoch after epoch --------------------------------------------------------------
+
+def _compare(epochs: int, loops: dict, images: int) -> dict:
+    """Alternate epochs of the loops (so drift on a shared machine hits all alike); rates from
+    the median epoch."""
+    times = {name: [] for name in loops}
+    for _ in range(epochs):
+        for name, run in loops.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    rates = {name: images / statistics.median(t) for name, t in times.items()}
+    return {f"{name}_img_per_s": rate for name, rate in rates.items()} | {
+        "speedup": rates["lenstune"] / rates["reference"],
+        "speedup_nchw": rates["lenstune_nchw"] / rates["reference"],
+        "epochs_timed": epochs, "images_per_epoch": images}
+
+
+def _copies(build, steps: int) -> dict:
+    """Three identically initialised (model, optimizer, scheduler): lenstune's layout, NCHW, and
+    the reference's (NCHW)."""
+    torch.manual_seed(0)
+    first = build()
+    out = {}
+    for name, channels_last in (("lenstune", True), ("lenstune_nchw", False),
+                                ("reference", False)):
+        model = build()
+        model.load_state_dict(first.state_dict())
+        model = to_layout(model, channels_last)
+        out[name] = (model, *cyclic_adam(model, 1e-4, 5.0, 0.0, steps))
+    return out
+
+
+def classify_throughput(folder: Path, image_size: int, batch_size: int, epochs: int,
+                        model_name: str) -> dict:
+    split = read_class_images(folder, 0.1, 0, image_size)
+    x, y, _, _ = classify._tensors(split, "cpu")
+    nets = _copies(lambda: build_classifier(model_name, len(split.train.classes)),
+                   math.ceil(len(x) / batch_size))
+    dataset = ClassFiles(list(split.train.files), split.train.y, image_size, split.mean,
+                         split.std)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=0)
+
+    def ours(name: str, channels_last: bool):
+        cfg = classify.ClassifyTrialConfig(family="resnet", model=model_name,
+                                           batch_size=batch_size, channels_last=channels_last)
+        gen = torch.Generator().manual_seed(0)
+        return lambda: classify.train_one_epoch(*nets[name][:1], x, y, cfg, *nets[name][1:], gen)
+
+    result = _compare(epochs, {
+        "lenstune": ours("lenstune", True), "lenstune_nchw": ours("lenstune_nchw", False),
+        "reference": lambda: reference_epoch(*nets["reference"][:1], loader, F.cross_entropy,
+                                             *nets["reference"][1:])}, len(x))
+    return {"model": model_name, "image_size": image_size, "batch_size": batch_size} | result
+
+
+def superres_throughput(folder: Path, batch_size: int, crop: int, epochs: int) -> dict:
+    split = split_sr_pairs(read_sr_pairs(folder), 0.1, 0)
+    spec = superres.SRTrialConfig(model="srresnet", blocks=1).net_spec()
+    lr, hr, _, _ = superres._tensors(split, "cpu")
+    nets = _copies(lambda: superres.build_net(spec), math.ceil(len(lr) / batch_size))
+    loader = DataLoader(SRFiles(folder, list(split.train.ids), crop), batch_size=batch_size,
+                        shuffle=True, num_workers=0)
+
+    def ours(name: str, channels_last: bool):
+        cfg = superres.SRTrialConfig(model="srresnet", blocks=1, batch_size=batch_size,
+                                     crop=crop, channels_last=channels_last)
+        gen, guard = torch.Generator().manual_seed(0), DivergenceGuard(cfg.collapse_steps)
+        model, optimizer, scheduler = nets[name]
+        return lambda: superres.train_one_epoch(model, lr, hr, cfg, optimizer, scheduler, gen,
+                                                guard)
+
+    result = _compare(epochs, {
+        "lenstune": ours("lenstune", True), "lenstune_nchw": ours("lenstune_nchw", False),
+        "reference": lambda: reference_epoch(*nets["reference"][:1], loader, F.mse_loss,
+                                             *nets["reference"][1:])}, len(lr))
+    return {"model": "srresnet-1", "crop": crop, "batch_size": batch_size} | result
+
+
+@exits_cleanly
+def main(argv: list[str] | None = None) -> int:
+    p = parser("throughput", __doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads of both loops (a laptop-preset trial uses 1)")
+    p.add_argument("--epochs", type=int, default=3, help="epochs timed per loop and task")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    laptop = preset_defaults("laptop", "classify")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.quick:
+            recipe = LensingRecipe().at_size(32)
+            sr_folder = write_simulated_sr_pairs(Path(tmp) / "sr", 24, 0, recipe, workers=1,
+                                                 progress=False)
+            class_folder = write_simulated_classes(Path(tmp) / "cls", "classify", 8, 0,
+                                                   recipe.at_size(32), workers=1, progress=False)
+            sr = superres_throughput(sr_folder, batch_size=8, crop=8, epochs=1)
+            cls = classify_throughput(class_folder, 24, batch_size=8, epochs=1,
+                                      model_name="resnet18")
+        else:
+            sr_folder = cached_default("superres", preset_defaults("laptop", "superres")[
+                "sim_count"], default_cache_dir())
+            class_folder = cached_default("classify", laptop["sim_count"], default_cache_dir())
+            sr = superres_throughput(sr_folder, batch_size=16, crop=24, epochs=args.epochs)
+            cls = classify_throughput(class_folder, laptop["image_size"], batch_size=64,
+                                      epochs=args.epochs, model_name="resnet18")
+    figures = {"threads_per_trial": args.threads, "dataloader_workers": 0}
+    figures |= {f"superres_{k}": v for k, v in sr.items()}
+    figures |= {f"classify_{k}": v for k, v in cls.items()}
+    worst = min(sr["speedup"], cls["speedup"])
+    finish("throughput", args, figures,
+           ("lenstune / reference img/s (the lower of superres and classify)", worst,
+            f">= {TARGET}"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

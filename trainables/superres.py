@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
-from torchvision.utils import make_grid
 
 from trainables import __version__
 from trainables.config_dict import config_from_dict, require
@@ -218,8 +218,11 @@ def sample_grid(model: nn.Module, lr: torch.Tensor, hr: torch.Tensor) -> torch.T
     sr = predict(model, lr).clamp(0, 1)
     lr_big = torch.nn.functional.interpolate(lr, scale_factor=2, mode="nearest")
     error = ((sr - hr).abs() * 4).clamp(0, 1)
-    tiles = torch.stack([lr_big, sr, hr, error], dim=1).flatten(0, 1)
-    return make_grid(tiles.cpu(), nrow=4, padding=2, pad_value=1.0)
+    # Each tile framed in white; one row per image. (Built here rather than with torchvision's
+    # make_grid: importing torchvision costs a new trial actor seconds.)
+    framed = [F.pad(t, (2, 2, 2, 2), value=1.0) for t in (lr_big, sr, hr, error)]
+    rows = torch.cat(framed, dim=-1)
+    return torch.cat(list(rows), dim=-2).cpu()
 
 
 Report = Callable[[dict, dict | None], None]

@@ -32,11 +32,11 @@ def test_einstein_radius_follows_the_point_mass_formula():
     from astropy import constants as const
     from astropy import units as u
 
-    from trainables.data.lensing import COSMOLOGY
+    from trainables.data.lensing import cosmology
 
-    d_l = COSMOLOGY.angular_diameter_distance(0.5)
-    d_s = COSMOLOGY.angular_diameter_distance(1.0)
-    d_ls = COSMOLOGY.angular_diameter_distance(0.5, 1.0)
+    d_l = cosmology().angular_diameter_distance(0.5)
+    d_s = cosmology().angular_diameter_distance(1.0)
+    d_ls = cosmology().angular_diameter_distance(0.5, 1.0)
     theta = np.sqrt(4 * const.G * 1e12 * u.M_sun / const.c**2 * d_ls / (d_l * d_s)).decompose()
     assert einstein_radius(1e12, 0.5, 1.0) == pytest.approx((theta * u.rad).to(u.arcsec).value,
                                                              rel=1e-3)

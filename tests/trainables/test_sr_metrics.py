@@ -56,3 +56,25 @@ def test_each_loss_decreases_on_a_fixed_batch(loss_name):
 def test_unknown_loss_is_a_user_error():
     with pytest.raises(UserError, match="unknown SR loss 'l1'"):
         sr_loss("l1")
+
+
+@pytest.mark.parametrize("shape", [(3, 1, 32, 32), (2, 1, 75, 40), (1, 2, 24, 24)])
+def test_ssim_and_psnr_equal_torchmetrics(shape):
+    from torchmetrics.functional.image import (
+        peak_signal_noise_ratio,
+        structural_similarity_index_measure,
+    )
+
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(shape, generator=gen)
+    pred = (target + 0.1 * torch.randn(shape, generator=gen)).clamp(0, 1)
+    expected_ssim = structural_similarity_index_measure(pred, target, data_range=1.0)
+    expected_psnr = peak_signal_noise_ratio(pred, target, data_range=1.0, dim=(1, 2, 3))
+    assert ssim(pred, target).item() == pytest.approx(expected_ssim.item(), abs=1e-6)
+    assert psnr(pred, target).item() == pytest.approx(expected_psnr.item(), abs=1e-5)
+
+
+def test_ssim_is_differentiable():
+    pred = torch.rand(2, 1, 16, 16, requires_grad=True)
+    (1 - ssim(pred, torch.rand(2, 1, 16, 16))).backward()
+    assert pred.grad is not None and pred.grad.abs().sum() > 0

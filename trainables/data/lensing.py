@@ -11,15 +11,9 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.cosmology import FlatLambdaCDM
-from lenstronomy.Cosmo.lens_cosmo import LensCosmo
-from lenstronomy.Data.imaging_data import ImageData
-from lenstronomy.Data.psf import PSF
-from lenstronomy.ImSim.image_model import ImageModel
-from lenstronomy.LightModel.light_model import LightModel
-from lenstronomy.Util import simulation_util
 
-from trainables.data.point_masses import LensModelWithPointMasses
+# lenstronomy, astropy and numba take seconds to import: they are imported when an image is
+# first simulated, so a trial worker that only reads `LensingRecipe` or a data set never pays.
 
 
 @dataclass(frozen=True)
@@ -62,13 +56,23 @@ class LensingRecipe:
         return dataclasses.asdict(self)
 
 
-COSMOLOGY = FlatLambdaCDM(H0=70, Om0=0.3, Ob0=0.05)
+COSMOLOGY_PARAMETERS = {"H0": 70, "Om0": 0.3, "Ob0": 0.05}
+
+
+@functools.lru_cache(maxsize=1)
+def cosmology():
+    """The recipe's flat Lambda-CDM cosmology (an astropy FlatLambdaCDM)."""
+    from astropy.cosmology import FlatLambdaCDM
+
+    return FlatLambdaCDM(**COSMOLOGY_PARAMETERS)
 
 
 @functools.lru_cache(maxsize=8)
 def _sigma_crit_angle(z_lens: float, z_source: float) -> float:
     """Critical surface density in Msun per arcsec^2."""
-    return LensCosmo(z_lens=z_lens, z_source=z_source, cosmo=COSMOLOGY).sigma_crit_angle
+    from lenstronomy.Cosmo.lens_cosmo import LensCosmo
+
+    return LensCosmo(z_lens=z_lens, z_source=z_source, cosmo=cosmology()).sigma_crit_angle
 
 
 def einstein_radius(mass_msun, z_lens: float, z_source: float):
@@ -80,7 +84,16 @@ def einstein_radius(mass_msun, z_lens: float, z_source: float):
 def _image_model(
     num_pix: int, pixel_scale: float, psf_fwhm: float | None, psf_truncation: float,
     lens_models: tuple,
-) -> ImageModel:
+):
+    """A lenstronomy ImageModel of the recipe's grid, PSF, lens models and Sersic source."""
+    from lenstronomy.Data.imaging_data import ImageData
+    from lenstronomy.Data.psf import PSF
+    from lenstronomy.ImSim.image_model import ImageModel
+    from lenstronomy.LightModel.light_model import LightModel
+    from lenstronomy.Util import simulation_util
+
+    from trainables.data.point_masses import LensModelWithPointMasses
+
     # Building the models is the slow part of a simulation; each process builds each one once.
     grid = simulation_util.data_configure_simple(num_pix=num_pix, delta_pix=pixel_scale)
     data = ImageData(**grid)

@@ -33,8 +33,9 @@ def search_argv(task: str, configs: list[dict], max_epochs: int, concurrency: in
             "--cache-dir", str(cache_dir), "--no-dashboard", *extra]
 
 
-def run_fixed(task: str, configs: list[dict], argv: list[str]) -> dict:
-    """Run search.run.main(argv) in this process with `configs` as the only trials.
+def run_fixed(task: str, configs: list[dict] | None, argv: list[str]) -> dict:
+    """Run search.run.main(argv) in this process with `configs` as the only trials (None: the
+    search as it is, warm-start points and TPE).
 
     Returns the seconds spent in each phase: data (prepare_data), ray_start, ray_stop, report,
     and total (all of main).
@@ -52,11 +53,11 @@ def run_fixed(task: str, configs: list[dict], argv: list[str]) -> dict:
                 phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
         return wrapped
 
-    patches = [(SPACES[task], "WARM_START", list(configs)),
-               (search_run, "prepare_data", timing("data", search_run.prepare_data)),
-               (search_run, "write_report", timing("report", search_run.write_report)),
-               (runtime, "start_ray", timing("ray_start", runtime.start_ray)),
-               (runtime, "stop_ray", timing("ray_stop", runtime.stop_ray))]
+    patches = [] if configs is None else [(SPACES[task], "WARM_START", list(configs))]
+    patches += [(search_run, "prepare_data", timing("data", search_run.prepare_data)),
+                (search_run, "write_report", timing("report", search_run.write_report)),
+                (runtime, "start_ray", timing("ray_start", runtime.start_ray)),
+                (runtime, "stop_ray", timing("ray_stop", runtime.stop_ray))]
     with ExitStack() as stack:
         for target, attribute, value in patches:
             stack.enter_context(mock.patch.object(target, attribute, value))
@@ -77,6 +78,15 @@ def trial_results(experiment: Path) -> list[list[dict]]:
     """Every trial's reported results, epoch by epoch (from Ray's result.json)."""
     return [[json.loads(line) for line in p.read_text().splitlines() if line.strip()]
             for p in sorted(experiment.glob("trial_*/result.json"))]
+
+
+def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
+    """Total epochs the experiment's trials trained, and the best value of the task's metric
+    reported at any epoch of any trial (what the report's best checkpoint holds)."""
+    space = SPACES[task]
+    results = trial_results(experiment)
+    values = [r[space.METRIC] for trial in results for r in trial if space.METRIC in r]
+    return sum(len(trial) for trial in results), (max if space.MODE == "max" else min)(values)
 
 
 def plain_loop(task: str, configs: list[dict], data, max_epochs: int, seed: int = 0) -> float:

@@ -61,6 +61,8 @@ class SearchConfig:
     max_epochs: int = 6
     grace_epochs: int = 2
     """ASHA never stops a trial before this many epochs."""
+    reduction_factor: int = 2
+    """ASHA keeps the best 1/reduction_factor of the trials at each rung (grace * rf^k epochs)."""
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
@@ -84,6 +86,8 @@ class SearchConfig:
                             ("--concurrency", self.concurrency), ("--sim-count", self.sim_count)):
             if value < 1:
                 raise UserError(f"{flag} must be positive, got {value}")
+        if self.reduction_factor < 2:
+            raise UserError(f"--reduction-factor must be at least 2, got {self.reduction_factor}")
         if self.grace_epochs > self.max_epochs:
             raise UserError(f"--grace-epochs {self.grace_epochs} exceeds --max-epochs "
                             f"{self.max_epochs}")

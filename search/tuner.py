@@ -19,7 +19,6 @@ from trainables.tune_adapter import run_trial
 # TBXLoggerCallback would add a second, hyperparameters-at-the-end copy beside it.
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
-ASHA_REDUCTION_FACTOR = 2
 CHECKPOINTS_KEPT = 2
 MAX_FAILURES = 3
 """A crashed trial is retried this many times, from its last checkpoint (a dead node can cost
@@ -78,7 +77,7 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
     scheduler = ASHAScheduler(
         time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
         max_t=cfg.max_epochs, grace_period=cfg.grace_epochs,
-        reduction_factor=ASHA_REDUCTION_FACTOR,
+        reduction_factor=cfg.reduction_factor,
     )
     return tune.Tuner(
         trainable,

@@ -20,6 +20,7 @@ def _run(capsys, *argv):
     (["--task", "superres", "--max-epochs", "-1"], "--max-epochs must be positive"),
     (["--task", "superres", "--concurrency", "0"], "--concurrency must be positive"),
     (["--task", "superres", "--grace-epochs", "9", "--max-epochs", "3"], "exceeds --max-epochs"),
+    (["--task", "superres", "--reduction-factor", "1"], "--reduction-factor must be at least 2"),
     (["--task", "superres", "--cpus-per-trial", "0"], "--cpus-per-trial must be positive"),
     (["--task", "superres", "--lr-range", "1e-3", "1e-4"], "inverted"),
     (["--task", "superres", "--lr-range", "0", "1e-4"], "must be positive"),

@@ -17,3 +17,14 @@ def test_superres_space_gets_the_lr_options():
     cfg = SearchConfig(task="superres", name="s", lr_range=(1e-4, 1e-3), max_lr_ratio=4.0)
     assert _space_options(cfg) == {"lr_range": (1e-4, 1e-3), "max_lr_ratio": 4.0}
     assert _trial_constants(cfg) == {}
+
+
+def test_asha_uses_the_configured_reduction_factor(tmp_path):
+    from search.tuner import build_tuner
+
+    cfg = SearchConfig(task="superres", name="rf", reduction_factor=3, grace_epochs=1,
+                       max_epochs=9)
+    tuner = build_tuner(cfg, lambda config: None, str(tmp_path))
+    scheduler = tuner._local_tuner._tune_config.scheduler
+    # Rungs at grace * rf^k epochs: 1, 3 and 9 (private attributes: no public accessor).
+    assert sorted(epochs for epochs, _ in scheduler._brackets[0]._rungs) == [1, 3, 9]

@@ -1,0 +1,30 @@
+"""Every benchmark runs end to end in --quick mode and writes its JSON (speed is never asserted:
+quick sizes measure nothing, and CI machines are shared)."""
+
+import importlib
+import json
+
+import pytest
+
+BENCHMARKS = ["simulator", "throughput", "search_overhead", "concurrency", "memory",
+              "search_efficiency", "versus_reference"]
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / f"{name}.json"
+    assert importlib.import_module(f"bench.{name}").main(["--quick", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["benchmark"] == name and result["quick"] is True
+    assert result["figures"] and isinstance(result["ratio"]["value"], float)
+    assert result["machine"]["cores"] >= 1
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-2].startswith("RATIO ")  # the ratio last, then where it was written
+
+
+def test_a_bad_flag_is_one_line_and_exit_2(capsys):
+    from bench import simulator
+
+    assert simulator.main(["--count", "many"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -35,7 +35,7 @@ def configs(n: int, features: int) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     p = parser("search_overhead", __doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=4)
-    p.add_argument("--epochs", type=int, default=2, help="epochs per trial")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per trial (~3 s each)")
     p.add_argument("--sim-count", type=int, default=600, help="simulated SR pairs")
     p.add_argument("--features", type=int, default=16, help="SRResNet width (sets trial length)")
     p.add_argument("--repeats", type=int, default=2,

@@ -37,10 +37,10 @@ def point_mass_deflection(x, y, kwargs: list[dict]) -> tuple[np.ndarray, np.ndar
     flat_y = np.ascontiguousarray(np.broadcast_to(y, shape)).ravel()
     out_x, out_y = np.zeros_like(flat_x), np.zeros_like(flat_y)
     if kwargs:
-        params = np.array([[k["theta_E"], k.get("center_x", 0.0), k.get("center_y", 0.0)]
-                           for k in kwargs], dtype=np.float64)
-        _deflection(flat_x, flat_y, params[:, 0].copy(), params[:, 1].copy(),
-                    params[:, 2].copy(), out_x, out_y)
+        theta_e, center_x, center_y = np.array(
+            [(k["theta_E"], k.get("center_x", 0.0), k.get("center_y", 0.0)) for k in kwargs],
+            dtype=np.float64).T.copy()  # three contiguous rows for the compiled loop
+        _deflection(flat_x, flat_y, theta_e, center_x, center_y, out_x, out_y)
     return out_x.reshape(shape), out_y.reshape(shape)
 
 

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_data(TASK, None, count, cache, 0.1, 0)  # simulate outside the timings
         for concurrency in (1, 2):
             phases = run_fixed(TASK, fixed, search_argv(
-                TASK, fixed, epochs, concurrency, Path(tmp) / "runs", f"c{concurrency}", cache,
+                TASK, len(fixed), epochs, concurrency, Path(tmp) / "runs", f"c{concurrency}", cache,
                 ["--sim-count", str(count)]))
             seconds = phases["total"] - phases["data"] - phases["ray_start"]
             durations = [r[-1]["time_total_s"]

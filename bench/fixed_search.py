@@ -23,12 +23,13 @@ from spaces import SPACES
 from trainables.tasks import get_task
 
 
-def search_argv(task: str, configs: list[dict], max_epochs: int, concurrency: int,
-                storage: Path, name: str, cache_dir: Path, extra: list[str] = (),
-                cpus_per_trial: str = "1") -> list[str]:
-    """search.run arguments that run exactly `configs`, each for max_epochs, never stopped."""
-    return ["--task", task, "--num-samples", str(len(configs)), "--max-epochs", str(max_epochs),
-            "--grace-epochs", str(max_epochs), "--concurrency", str(concurrency),
+def search_argv(task: str, trials: int, max_epochs: int, concurrency: int, storage: Path,
+                name: str, cache_dir: Path, extra: list[str] = (), cpus_per_trial: str = "1",
+                grace: int | None = None) -> list[str]:
+    """search.run arguments for `trials` trials of at most max_epochs; with no `grace`, ASHA's
+    grace period is the whole run, so no trial is stopped early."""
+    return ["--task", task, "--num-samples", str(trials), "--max-epochs", str(max_epochs),
+            "--grace-epochs", str(grace or max_epochs), "--concurrency", str(concurrency),
             "--cpus-per-trial", cpus_per_trial, "--storage", str(storage), "--name", name,
             "--cache-dir", str(cache_dir), "--no-dashboard", *extra]
 

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         for concurrency in (1, TRIALS):
             # 1 CPU per trial alone; a CPU shared by every two of four (each still 1 thread).
             cpus = "1" if concurrency == 1 else str(2 / TRIALS)
-            argv_run = search_argv(TASK, fixed, 1, concurrency, Path(tmp) / "runs",
+            argv_run = search_argv(TASK, len(fixed), 1, concurrency, Path(tmp) / "runs",
                                    f"m{concurrency}", cache, ["--sim-count", str(count)],
                                    cpus_per_trial=cpus)
             command = [sys.executable, "-m", "bench.fixed_search", str(configs), "--", *argv_run]

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import finish, parser
-from bench.fixed_search import epochs_and_best, run_fixed
+from bench.fixed_search import epochs_and_best, run_fixed, search_argv
 from search.config import default_cache_dir
 from trainables.errors import exits_cleanly
 
@@ -20,11 +20,10 @@ TASK = "classify"
 
 
 def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
-    argv = ["--task", TASK, "--num-samples", str(args.trials), "--max-epochs", str(args.epochs),
-            "--grace-epochs", str(grace), "--reduction-factor", str(args.reduction_factor),
-            "--concurrency", "2", "--cpus-per-trial", "1", "--sim-count", str(args.sim_count),
-            "--image-size", str(args.image_size), "--storage", str(storage), "--name", name,
-            "--cache-dir", str(cache), "--no-dashboard", "--seed", str(args.seed)]
+    argv = search_argv(TASK, args.trials, args.epochs, 2, storage, name, cache,
+                       ["--reduction-factor", str(args.reduction_factor),
+                        "--sim-count", str(args.sim_count), "--image-size", str(args.image_size),
+                        "--seed", str(args.seed)], grace=grace)
     phases = run_fixed(TASK, None, argv)
     epochs, best = epochs_and_best(storage / name, TASK)
     return {"epochs": epochs, "best_val_auc": best,

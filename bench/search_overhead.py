@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         loops.append(plain_loop(TASK, fixed, data.split, epochs))
         for repeat in range(repeats):
             name = f"overhead{repeat}"
-            phases = run_fixed(TASK, fixed, search_argv(TASK, fixed, epochs, 1,
+            phases = run_fixed(TASK, fixed, search_argv(TASK, len(fixed), epochs, 1,
                                                         Path(tmp) / "runs", name, cache, extra))
             experiment = Path(tmp) / "runs" / name
             ran = trial_configs(experiment)

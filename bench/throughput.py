@@ -86,7 +86,9 @@ class SRFiles(Dataset):
         return _random_dihedral(lr, hr)
 
 
-def reference_epoch(model, loader, loss_fn, optimizer, scheduler) -> int:
+def reference_epoch(net: tuple, loader, loss_fn) -> int:
+    """One epoch of the usual loop; net is (model, optimizer, scheduler)."""
+    model, optimizer, scheduler = net
     model.train()
     seen = 0
     for inputs, targets in loader:
@@ -147,12 +149,13 @@ def classify_throughput(folder: Path, image_size: int, batch_size: int, epochs: 
         cfg = classify.ClassifyTrialConfig(family="resnet", model=model_name,
                                            batch_size=batch_size, channels_last=channels_last)
         gen = torch.Generator().manual_seed(0)
-        return lambda: classify.train_one_epoch(*nets[name][:1], x, y, cfg, *nets[name][1:], gen)
+        model, optimizer, scheduler = nets[name]
+        return lambda: classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen)
 
     result = _compare(epochs, {
         "lenstune": ours("lenstune", True), "lenstune_nchw": ours("lenstune_nchw", False),
-        "reference": lambda: reference_epoch(*nets["reference"][:1], loader, F.cross_entropy,
-                                             *nets["reference"][1:])}, len(x))
+        "reference": lambda: reference_epoch(nets["reference"], loader, F.cross_entropy)},
+        len(x))
     return {"model": model_name, "image_size": image_size, "batch_size": batch_size} | result
 
 
@@ -174,8 +177,8 @@ def superres_throughput(folder: Path, batch_size: int, crop: int, epochs: int) -
 
     result = _compare(epochs, {
         "lenstune": ours("lenstune", True), "lenstune_nchw": ours("lenstune_nchw", False),
-        "reference": lambda: reference_epoch(*nets["reference"][:1], loader, F.mse_loss,
-                                             *nets["reference"][1:])}, len(lr))
+        "reference": lambda: reference_epoch(nets["reference"], loader, F.mse_loss)},
+        len(lr))
     return {"model": "srresnet-1", "crop": crop, "batch_size": batch_size} | result
 
 

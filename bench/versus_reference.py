@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import finish, parser
-from bench.fixed_search import epochs_and_best, run_fixed
+from bench.fixed_search import epochs_and_best, run_fixed, search_argv
 from search.config import default_cache_dir
 from spaces import SPACES
 from trainables.errors import exits_cleanly
@@ -22,13 +22,10 @@ TASKS = ("superres", "classify", "anomaly")
 
 def _argv(task: str, samples: int, epochs: int, grace: int, args, storage: Path, name: str,
           cache: Path) -> list[str]:
-    argv = ["--task", task, "--num-samples", str(samples), "--max-epochs", str(epochs),
-            "--grace-epochs", str(grace), "--concurrency", "2", "--cpus-per-trial", "1",
-            "--storage", str(storage), "--name", name, "--cache-dir", str(cache),
-            "--no-dashboard", "--seed", "0"]
-    if task == "superres":
-        return argv + ["--sim-count", str(args.sr_count)]
-    return argv + ["--sim-count", str(args.class_count), "--image-size", str(args.image_size)]
+    data = (["--sim-count", str(args.sr_count)] if task == "superres" else
+            ["--sim-count", str(args.class_count), "--image-size", str(args.image_size)])
+    return search_argv(task, samples, epochs, 2, storage, name, cache, [*data, "--seed", "0"],
+                       grace=grace)
 
 
 def compare(task: str, args, storage: Path, cache: Path) -> dict:

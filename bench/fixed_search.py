@@ -90,6 +90,31 @@ def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
     return sum(len(trial) for trial in results), (max if space.MODE == "max" else min)(values)
 
 
+def best_trial(experiment: Path, task: str) -> dict:
+    """The configuration of the trial that reported the experiment's best metric value."""
+    space = SPACES[task]
+    pick = max if space.MODE == "max" else min
+    scored = []
+    for folder in sorted(experiment.glob("trial_*")):
+        lines = (folder / "result.json").read_text().splitlines()
+        values = [json.loads(line).get(space.METRIC) for line in lines if line.strip()]
+        values = [v for v in values if v is not None]
+        if values:
+            scored.append((pick(values), json.loads((folder / "params.json").read_text())))
+    return pick(scored, key=lambda pair: pair[0])[1]
+
+
+def train_alone(task: str, config: dict, data, max_epochs: int, seed: int) -> list[float]:
+    """The task's metric after each epoch of `config` trained by the task's fit, without Ray."""
+    fit = get_task(task)
+    metric = SPACES[task].METRIC
+    values: list[float] = []
+    cfg = fit.config_cls.from_dict({**config, "max_epochs": max_epochs, "seed": seed,
+                                    "threads": 1, "device": "cpu"})
+    fit.fit(cfg, data, lambda metrics, state: values.append(metrics[metric]))
+    return values
+
+
 def plain_loop(task: str, configs: list[dict], data, max_epochs: int, seed: int = 0) -> float:
     """Seconds to train `configs` one after the other by calling the task's fit directly: the
     trainable's training function with no Ray, no checkpoints and no TensorBoard."""

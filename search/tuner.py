@@ -6,11 +6,11 @@ import os
 from functools import partial
 
 from ray import tune
-from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler
 
 from search.config import SearchConfig
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
+from search.result_files import CsvResults, JsonResults
 from spaces import SPACES
 from trainables.models.classifiers import CLASSIFIERS, pretrained_weights
 from trainables.tune_adapter import run_trial
@@ -98,7 +98,7 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
             ),
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
             sync_config=tune.SyncConfig(sync_artifacts=True),
-            callbacks=[JsonLoggerCallback(), CSVLoggerCallback()],
+            callbacks=[JsonResults(), CsvResults()],
             verbose=1,
         ),
     )

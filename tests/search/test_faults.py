@@ -1,5 +1,6 @@
 """A trial that crashes is retried from its last checkpoint, not from scratch."""
 
+import csv
 import json
 
 from cluster.runtime import start_ray, stop_ray
@@ -21,6 +22,13 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
         def report(metrics, checkpoint=None):
             if metrics["epoch"] == 2 and not marker.exists():
                 marker.write_text("crashed")
+                # As if the experiment folder had last been synced to storage before epoch 1
+                # was logged (the race that once lost the epoch-1 line): the retry must keep
+                # the driver's own, newer result.json.
+                synced = tmp_path / "faults" / f"trial_{ray.tune.get_context().get_trial_id()}"
+                synced.mkdir(parents=True, exist_ok=True)
+                for name in ("result.json", "progress.csv"):
+                    (synced / name).write_text("")
                 raise RuntimeError("injected crash at epoch 2")
             real_report(metrics, checkpoint=checkpoint)
 
@@ -44,3 +52,6 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
     epochs = [json.loads(line)["epoch"] for path in lines
               for line in path.read_text().splitlines() if line.strip()]
     assert epochs == [1, 2, 3], "the retried trial started again from epoch 1"
+    (progress,) = (tmp_path / "faults").glob("trial_*/progress.csv")
+    with progress.open() as rows:
+        assert [int(row["epoch"]) for row in csv.DictReader(rows)] == [1, 2, 3]

@@ -33,7 +33,9 @@ def compare(task: str, args, storage: Path, cache: Path) -> dict:
                                 f"{task}-search", cache))
     budget, searched = epochs_and_best(storage / f"{task}-search", task)
     reference = SPACES[task].WARM_START
-    each = max(1, budget // len(reference))
+    # One --max-epochs for all of them: the nearest whole share of the budget (both totals are
+    # reported; they differ by less than one epoch per configuration).
+    each = max(1, round(budget / len(reference)))
     run_fixed(task, reference, _argv(task, len(reference), each, each, args, storage,
                                      f"{task}-reference", cache))
     spent, hand_picked = epochs_and_best(storage / f"{task}-reference", task)

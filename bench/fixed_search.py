@@ -20,6 +20,7 @@ from unittest import mock
 
 from search import run as search_run
 from spaces import SPACES
+from trainables.errors import UserError
 from trainables.tasks import get_task
 
 
@@ -65,8 +66,8 @@ def run_fixed(task: str, configs: list[dict] | None, argv: list[str]) -> dict:
         start = time.perf_counter()
         code = search_run.main(argv)
         phases["total"] = time.perf_counter() - start
-    if code != 0:
-        raise RuntimeError(f"search.run exited with {code}")
+    if code != 0:  # search.run has printed why
+        raise UserError(f"search.run exited with {code}")
     return phases
 
 
@@ -75,32 +76,38 @@ def trial_configs(experiment: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(experiment.glob("trial_*/params.json"))]
 
 
+def _results(result_file: Path) -> list[dict]:
+    return [json.loads(line) for line in result_file.read_text().splitlines() if line.strip()]
+
+
 def trial_results(experiment: Path) -> list[list[dict]]:
     """Every trial's reported results, epoch by epoch (from Ray's result.json)."""
-    return [[json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-            for p in sorted(experiment.glob("trial_*/result.json"))]
+    return [_results(p) for p in sorted(experiment.glob("trial_*/result.json"))]
+
+
+def _best(task: str, results: list[dict]) -> float | None:
+    """The best value of the task's metric among `results` (None if none reports it)."""
+    space = SPACES[task]
+    values = [r[space.METRIC] for r in results if space.METRIC in r]
+    return (max if space.MODE == "max" else min)(values) if values else None
 
 
 def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
     """Total epochs the experiment's trials trained, and the best value of the task's metric
     reported at any epoch of any trial (what the report's best checkpoint holds)."""
-    space = SPACES[task]
     results = trial_results(experiment)
-    values = [r[space.METRIC] for trial in results for r in trial if space.METRIC in r]
-    return sum(len(trial) for trial in results), (max if space.MODE == "max" else min)(values)
+    best = _best(task, [r for trial in results for r in trial])
+    if best is None:
+        raise UserError(f"{experiment}: no trial reported {SPACES[task].METRIC}")
+    return sum(len(trial) for trial in results), best
 
 
 def best_trial(experiment: Path, task: str) -> dict:
     """The configuration of the trial that reported the experiment's best metric value."""
-    space = SPACES[task]
-    pick = max if space.MODE == "max" else min
-    scored = []
-    for folder in sorted(experiment.glob("trial_*")):
-        lines = (folder / "result.json").read_text().splitlines()
-        values = [json.loads(line).get(space.METRIC) for line in lines if line.strip()]
-        values = [v for v in values if v is not None]
-        if values:
-            scored.append((pick(values), json.loads((folder / "params.json").read_text())))
+    scored = [(_best(task, _results(p)), json.loads((p.parent / "params.json").read_text()))
+              for p in sorted(experiment.glob("trial_*/result.json"))]
+    scored = [(value, config) for value, config in scored if value is not None]
+    pick = max if SPACES[task].MODE == "max" else min
     return pick(scored, key=lambda pair: pair[0])[1]
 
 

@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=3,
                    help="extra seeds the no-stopping search's best configuration is retrained with")
     args = p.parse_args(argv)
+    if args.seeds < 1:  # checked before the searches, which take half an hour
+        p.error(f"--seeds must be at least 1, got {args.seeds}")
     if args.quick:
         args.trials, args.epochs, args.sim_count, args.image_size, args.seeds = 3, 3, 8, 16, 1
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,24 +18,45 @@ SSIM_SIGMA = 1.5
 SSIM_K1, SSIM_K2 = 0.01, 0.03
 
 
-def _gaussian_window(channels: int, sigma: float, dtype, device) -> torch.Tensor:
-    """torchmetrics' window: side int(3.5 sigma + 0.5) * 2 + 1 (11 for 1.5), sums to one."""
+def _gaussian_kernel(sigma: float, dtype, device) -> torch.Tensor:
+    """torchmetrics' 1-D Gaussian: side int(3.5 sigma + 0.5) * 2 + 1 (11 for 1.5), sums to one."""
     size = int(3.5 * sigma + 0.5) * 2 + 1
     dist = torch.arange((1 - size) / 2, (1 + size) / 2, 1, dtype=dtype, device=device)
     g = torch.exp(-((dist / sigma) ** 2) / 2)
-    g = g / g.sum()
-    return torch.outer(g, g).expand(channels, 1, size, size)
+    return g / g.sum()
+
+
+def _band(g: torch.Tensor, n: int) -> torch.Tensor:
+    """(n, n - len(g) + 1) matrix whose column j holds g at rows j..j + len(g) - 1: a 'valid'
+    1-D convolution with g along an axis of length n as one matrix product."""
+    offset = (torch.arange(n, device=g.device)[:, None]
+              - torch.arange(n - len(g) + 1, device=g.device)[None, :])
+    inside = (offset >= 0) & (offset < len(g))
+    return torch.where(inside, g[offset.clamp(0, len(g) - 1)], torch.zeros((), dtype=g.dtype,
+                                                                          device=g.device))
+
+
+def _gaussian_filter(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """x (..., H, W) filtered by the 2-D window outer(g, g), 'valid' (no padding).
+
+    The window is separable: a row pass and a column pass, each one matrix product with a band
+    matrix. A 1-channel convolution is oneDNN's slowest case; the two products are ~5x faster
+    than the 11 x 11 convolution torchmetrics uses, and sum the same terms (validation
+    computes SSIM on every image of every epoch, and the SSIM losses on every batch).
+    """
+    h, w = x.shape[-2:]
+    return _band(g, h).T @ (x @ _band(g, w))
 
 
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean SSIM over the batch (Gaussian window 11, sigma 1.5, data range 1), as torchmetrics'
     structural_similarity_index_measure (1.9): reflect padding, every pixel averaged."""
-    channels = pred.shape[1]
-    window = _gaussian_window(channels, SSIM_SIGMA, pred.dtype, pred.device)
-    pad = (window.shape[-1] - 1) // 2
+    g = _gaussian_kernel(SSIM_SIGMA, pred.dtype, pred.device)
+    pad = (len(g) - 1) // 2
     pred, target = (F.pad(t, (pad,) * 4, mode="reflect") for t in (pred, target))
-    stats = F.conv2d(torch.cat((pred, target, pred * pred, target * target, pred * target)),
-                     window, groups=channels).split(pred.shape[0])
+    stats = _gaussian_filter(
+        torch.cat((pred, target, pred * pred, target * target, pred * target)), g
+    ).split(pred.shape[0])
     mu_p, mu_t = stats[0], stats[1]
     var_p = torch.clamp(stats[2] - mu_p**2, min=0.0)
     var_t = torch.clamp(stats[3] - mu_t**2, min=0.0)

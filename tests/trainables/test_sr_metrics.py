@@ -74,7 +74,14 @@ def test_ssim_and_psnr_equal_torchmetrics(shape):
     assert psnr(pred, target).item() == pytest.approx(expected_psnr.item(), abs=1e-5)
 
 
-def test_ssim_is_differentiable():
-    pred = torch.rand(2, 1, 16, 16, requires_grad=True)
-    (1 - ssim(pred, torch.rand(2, 1, 16, 16))).backward()
-    assert pred.grad is not None and pred.grad.abs().sum() > 0
+def test_ssim_loss_gradient_equals_torchmetrics():
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    gen = torch.Generator().manual_seed(1)
+    target = torch.rand(2, 1, 20, 16, generator=gen)
+    ours = torch.rand(2, 1, 20, 16, generator=gen, requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_(True)
+    (1 - ssim(ours, target)).backward()
+    (1 - structural_similarity_index_measure(theirs, target, data_range=1.0)).backward()
+    assert ours.grad.abs().sum() > 0
+    torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-4, atol=1e-7)

@@ -32,8 +32,7 @@ def _band(g: torch.Tensor, n: int) -> torch.Tensor:
     offset = (torch.arange(n, device=g.device)[:, None]
               - torch.arange(n - len(g) + 1, device=g.device)[None, :])
     inside = (offset >= 0) & (offset < len(g))
-    return torch.where(inside, g[offset.clamp(0, len(g) - 1)], torch.zeros((), dtype=g.dtype,
-                                                                          device=g.device))
+    return torch.where(inside, g[offset.clamp(0, len(g) - 1)], 0.0)
 
 
 def _gaussian_filter(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:

@@ -85,11 +85,16 @@ def trial_results(experiment: Path) -> list[list[dict]]:
     return [_results(p) for p in sorted(experiment.glob("trial_*/result.json"))]
 
 
+def _pick(task: str):
+    """max or min: whichever picks the best value of the task's metric."""
+    return max if SPACES[task].MODE == "max" else min
+
+
 def _best(task: str, results: list[dict]) -> float | None:
     """The best value of the task's metric among `results` (None if none reports it)."""
-    space = SPACES[task]
-    values = [r[space.METRIC] for r in results if space.METRIC in r]
-    return (max if space.MODE == "max" else min)(values) if values else None
+    metric = SPACES[task].METRIC
+    values = [r[metric] for r in results if metric in r]
+    return _pick(task)(values) if values else None
 
 
 def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
@@ -107,8 +112,7 @@ def best_trial(experiment: Path, task: str) -> dict:
     scored = [(_best(task, _results(p)), json.loads((p.parent / "params.json").read_text()))
               for p in sorted(experiment.glob("trial_*/result.json"))]
     scored = [(value, config) for value, config in scored if value is not None]
-    pick = max if SPACES[task].MODE == "max" else min
-    return pick(scored, key=lambda pair: pair[0])[1]
+    return _pick(task)(scored, key=lambda pair: pair[0])[1]
 
 
 def train_alone(task: str, config: dict, data, max_epochs: int, seed: int) -> list[float]:

@@ -48,7 +48,9 @@ def seed_spread(config: dict, args, cache: Path) -> list[float]:
 @exits_cleanly
 def main(argv: list[str] | None = None) -> int:
     p = parser("search_efficiency", __doc__.splitlines()[0])
-    p.add_argument("--trials", type=int, default=12)
+    p.add_argument("--trials", type=int, default=24,
+                   help="ASHA promotes the first trials to reach a rung with little to compare "
+                        "them with; that excess weighs less the more trials there are")
     p.add_argument("--epochs", type=int, default=9, help="max epochs of a trial")
     p.add_argument("--reduction-factor", type=int, default=3)
     p.add_argument("--sim-count", type=int, default=400, help="simulated images per class")

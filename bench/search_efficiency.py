@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from bench.common import finish, parser
-from bench.fixed_search import best_trial, epochs_and_best, run_fixed, search_argv, train_alone
+from bench.fixed_search import (
+    best_trial,
+    epochs_and_best,
+    run_fixed,
+    search_argv,
+    train_alone,
+    trial_results,
+)
 from search.config import default_cache_dir
 from search.data import prepare_data
 from trainables.errors import exits_cleanly
@@ -33,8 +41,25 @@ def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
                        grace=grace)
     phases = run_fixed(TASK, None, argv)
     epochs, best = epochs_and_best(storage / name, TASK)
+    trained = Counter(len(results) for results in trial_results(storage / name))
     return {"epochs": epochs, "best_val_auc": best,
+            "trials_by_epochs": {str(n): trained[n] for n in sorted(trained)},
             "search_s": phases["total"] - phases["data"] - phases["ray_start"]}
+
+
+def synchronous_epochs(trials: int, grace: int, reduction_factor: int, max_t: int) -> float:
+    """The epochs successive halving spends when every rung waits for all its trials: 1/rf^k of
+    the trials train from rung k-1 to rung k (ASHA's rungs: grace x rf^k below max_t, then
+    max_t). ASHA, which promotes on the results seen so far, spends more."""
+    rungs, rung = [], grace
+    while rung < max_t:
+        rungs.append(rung)
+        rung *= reduction_factor
+    total, previous = 0.0, 0
+    for k, rung in enumerate([*rungs, max_t]):
+        total += trials / reduction_factor ** k * (rung - previous)
+        previous = rung
+    return total
 
 
 def seed_spread(config: dict, args, cache: Path) -> list[float]:
@@ -76,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                "image_size": args.image_size, "val_fraction": args.val_fraction}
     figures |= {f"asha_{k}": v for k, v in asha.items()}
     figures |= {f"no_stopping_{k}": v for k, v in full.items()}
+    figures["asha_epochs_if_synchronous"] = synchronous_epochs(
+        args.trials, 1, args.reduction_factor, args.epochs)
     figures["best_auc_difference"] = asha["best_val_auc"] - full["best_val_auc"]
     figures |= {"best_config": best_config, "best_config_auc_by_seed": spread,
                 "best_config_auc_seed_stdev": statistics.stdev(spread),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainables.errors import UserError
+from trainables.precision import PRECISIONS
 
 TASK_NAMES = ("superres", "classify", "anomaly")
 
@@ -66,6 +67,8 @@ class SearchConfig:
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
+    precision: str = "fp32"
+    """fp32, or bf16 autocast of every trial's forward passes (GPUs, CPUs with bf16 units)."""
     lr_range: tuple[float, float] = (1e-5, 1e-3)
     """Bounds of the searched base learning rate."""
     max_lr_ratio: float = 10.0
@@ -96,6 +99,9 @@ class SearchConfig:
         if self.gpus_per_trial < 0 or (self.gpus_per_trial > 1 and self.gpus_per_trial % 1):
             raise UserError(f"--gpus-per-trial must be >= 0, and whole above 1, got "
                             f"{self.gpus_per_trial}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"--precision {self.precision!r}: unknown; known: "
+                            f"{', '.join(PRECISIONS)}")
         low, high = self.lr_range
         if low <= 0 or high <= 0:
             raise UserError(f"--lr-range must be positive, got {low} {high}")

@@ -16,6 +16,7 @@ from search.report import MANIFEST, read_manifest, write_report
 from search.study import default_study_url, open_study_storage
 from trainables import __version__
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
+from trainables.precision import PRECISIONS
 
 INTERRUPTED = 130
 
@@ -48,6 +49,9 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     add("--concurrency", type=int, help="trials running at once")
     add("--cpus-per-trial", type=float, help="CPUs per trial (also its torch threads)")
     add("--gpus-per-trial", type=float, help="GPUs per trial; fractions pack trials on one GPU")
+    add("--precision", choices=PRECISIONS, default="fp32",
+        help="bf16: autocast every trial's forward passes to bfloat16 (GPUs with bf16 tensor "
+             "cores; CPUs without bf16 units train many times slower)")
     add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(1e-5, 1e-3),
         help="bounds of the searched base learning rate of the cyclic schedule")
     add("--max-lr-ratio", type=float, default=10.0,
@@ -78,7 +82,7 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         storage=storage.resolve_storage(args.storage), data=args.data,
         val_fraction=args.val_fraction, lr_range=tuple(args.lr_range),
         max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
-        reduction_factor=args.reduction_factor,
+        reduction_factor=args.reduction_factor, precision=args.precision,
         optuna_storage=args.optuna_storage,
         address=args.address, dashboard=not args.no_dashboard, cache_dir=args.cache_dir,
         weights_dir=args.weights_dir, **(defaults | sizes),

@@ -31,9 +31,11 @@ def trial_dirname(trial) -> str:
 
 
 def _trial_constants(cfg: SearchConfig) -> dict:
-    if cfg.task == "superres":
-        return {}
-    return {"weights_dir": str(cfg.weights_dir) if cfg.weights_dir else None}
+    """Fields of every trial's config that the command line sets, not the search space."""
+    constants = {"precision": cfg.precision}
+    if cfg.task != "superres":
+        constants["weights_dir"] = str(cfg.weights_dir) if cfg.weights_dir else None
+    return constants
 
 
 def _space_options(cfg: SearchConfig) -> dict:

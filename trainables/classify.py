@@ -31,6 +31,7 @@ from trainables.cyclic_adam import cyclic_adam
 from trainables.data.class_images import ClassSplit
 from trainables.models.classifiers import FAMILIES, build_classifier
 from trainables.models.layout import batch_layout, to_layout
+from trainables.precision import PRECISIONS, autocast
 from trainables.training_state import epoch_state, resume
 from trainables.trial_log import TrialLog
 
@@ -69,8 +70,12 @@ class ClassifyTrialConfig:
     """Folder of local ImageNet weights (<model>.pth); default $LENSTUNE_WEIGHTS or the cache."""
     channels_last: bool = True
     """Train and validate in the NHWC memory layout (faster convolutions; see models.layout)."""
+    precision: str = "fp32"
+    """fp32, or bf16 autocast of the net's forward passes (see trainables.precision)."""
 
     def __post_init__(self) -> None:
+        require(self.precision in PRECISIONS,
+                f"unknown precision {self.precision!r}; known: {list(PRECISIONS)}")
         require(self.family in FAMILIES, f"unknown family {self.family!r}; known: "
                 f"{sorted(FAMILIES)}")
         require(self.model in FAMILIES[self.family],
@@ -139,7 +144,9 @@ def train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen) -> dict[str, fl
             continue  # batch norm cannot train on a single image
         batch = batch_layout(augment(x[index], gen) if cfg.augment else x[index],
                              cfg.channels_last)
-        loss = F.cross_entropy(model(batch), y[index])
+        with autocast(x.device, cfg.precision):
+            logits = model(batch)
+        loss = F.cross_entropy(logits.float(), y[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -149,16 +156,22 @@ def train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen) -> dict[str, fl
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
+def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 128,
+                  precision: str = "fp32") -> torch.Tensor:
     model.eval()
-    return torch.cat([F.softmax(model(x[i:i + batch_size]), 1)
-                      for i in range(0, len(x), batch_size)])
+    probs = []
+    for i in range(0, len(x), batch_size):
+        with autocast(x.device, precision):
+            logits = model(x[i:i + batch_size])
+        probs.append(F.softmax(logits.float(), 1))
+    return torch.cat(probs)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, np.ndarray]:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+             precision: str = "fp32") -> tuple[dict, np.ndarray]:
     """Validation loss, accuracy and macro ROC AUC; also the probabilities."""
-    probs = predict_proba(model, x)
+    probs = predict_proba(model, x, precision=precision)
     loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), y).item()
     p, labels = probs.cpu().numpy(), y.cpu().numpy()
     return {"val_loss": loss, "val_acc": accuracy(labels, p), "val_auc": macro_auc(labels, p)}, p
@@ -183,7 +196,7 @@ def fit(cfg: ClassifyTrialConfig, data: ClassSplit, report, state: dict | None =
     try:
         for epoch in range(first_epoch, cfg.max_epochs + 1):
             metrics = train_one_epoch(model, x_train, y_train, cfg, optimizer, scheduler, gen)
-            val, probs = evaluate(model, x_val, y_val)
+            val, probs = evaluate(model, x_val, y_val, cfg.precision)
             metrics |= val | {"epoch": epoch}
             summary = evaluation_summary(y_val.cpu().numpy(), probs, classes)
             if log is not None:

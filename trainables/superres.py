@@ -23,6 +23,7 @@ from trainables.cyclic_adam import cyclic_adam
 from trainables.data.sr_pairs import SRSplit
 from trainables.models.layout import batch_layout, to_layout
 from trainables.models.sr_nets import SR_NETS, UPSAMPLERS, build_sr_net
+from trainables.precision import PRECISIONS, autocast
 from trainables.sr_metrics import SR_LOSSES, bicubic_x2, sr_loss, sr_scores
 from trainables.srgan import Adversary, Diverged, DivergenceGuard
 from trainables.training_state import epoch_state, resume
@@ -73,8 +74,12 @@ class SRTrialConfig:
     """A trial whose discriminator loss stays near zero this many steps in a row has diverged."""
     channels_last: bool = True
     """Train and validate in the NHWC memory layout (faster convolutions; see models.layout)."""
+    precision: str = "fp32"
+    """fp32, or bf16 autocast of the generator's forward passes (see trainables.precision)."""
 
     def __post_init__(self) -> None:
+        require(self.precision in PRECISIONS,
+                f"unknown precision {self.precision!r}; known: {list(PRECISIONS)}")
         require(self.model in SR_NETS, f"unknown SR model {self.model!r}; known: {sorted(SR_NETS)}")
         require(self.upsample in UPSAMPLERS or self.model == "srcnn",
                 f"unknown upsampling {self.upsample!r}; known: {UPSAMPLERS}")
@@ -160,7 +165,9 @@ def train_one_epoch(
     for start in range(0, len(order), cfg.batch_size):
         lr_b, hr_b = _random_crops(lr, hr, order[start:start + cfg.batch_size], cfg.crop, gen)
         lr_b = batch_layout(lr_b, cfg.channels_last)
-        sr = model(lr_b)
+        with autocast(lr.device, cfg.precision):
+            sr = model(lr_b)
+        sr = sr.float()  # the losses (SSIM's sums, MSE's small differences) want fp32
         content = loss_fn(sr, hr_b)
         adv = adversary.generator_term(sr) if adversary is not None else torch.zeros(())
         optimizer.zero_grad(set_to_none=True)
@@ -186,15 +193,17 @@ def predict(model: nn.Module, lr: torch.Tensor, batch_size: int = 32) -> torch.T
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, lr: torch.Tensor, hr: torch.Tensor, loss_name: str, batch_size: int = 32
+    model: nn.Module, lr: torch.Tensor, hr: torch.Tensor, loss_name: str, batch_size: int = 32,
+    precision: str = "fp32",
 ) -> dict[str, float]:
     """Validation loss, MSE, PSNR (dB, mean over images) and SSIM on whole images."""
     model.eval()
     loss_fn = sr_loss(loss_name)
     sums = {"val_loss": 0.0, "val_mse": 0.0, "val_psnr": 0.0, "val_ssim": 0.0}
     for i in range(0, len(lr), batch_size):
-        pred = model(lr[i:i + batch_size])
-        target = hr[i:i + batch_size]
+        with autocast(lr.device, precision):
+            pred = model(lr[i:i + batch_size])
+        pred, target = pred.float(), hr[i:i + batch_size]
         sums["val_loss"] += loss_fn(pred, target).item() * len(target)
         for name, value in sr_scores(pred, target).items():
             sums[f"val_{name}"] += value
@@ -261,7 +270,7 @@ def fit(
             try:
                 metrics = train_one_epoch(model, train_lr, train_hr, cfg, optimizer, scheduler,
                                           gen, guard, playing)
-                metrics |= evaluate(model, val_lr, val_hr, cfg.loss)
+                metrics |= evaluate(model, val_lr, val_hr, cfg.loss, precision=cfg.precision)
                 guard.check(val_loss=metrics["val_loss"])
             except Diverged as why:
                 # End cleanly: the last good metrics again, flagged, and no checkpoint.

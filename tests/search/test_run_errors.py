@@ -28,6 +28,7 @@ def _run(capsys, *argv):
     (["--task", "superres", "--num-samples", "many"], "invalid int value"),
     (["--task", "superres", "--resume"], "--resume needs --name"),
     (["--task", "superres", "--optuna-storage", "nonsense"], "--optuna-storage nonsense"),
+    (["--task", "superres", "--precision", "fp16"], "--precision: invalid choice"),
 ])
 def test_bad_flags(capsys, tmp_path, argv, message):
     code, err = _run(capsys, *argv, "--storage", str(tmp_path))

@@ -14,7 +14,8 @@ import optuna  # noqa: E402
 
 
 def param_importances(study: optuna.Study | None) -> dict[str, float] | None:
-    """fANOVA importances over the finished trials; None while fewer than two have finished.
+    """fANOVA importances over the finished trials; None while fewer than two have finished,
+    {} when fANOVA cannot rate them.
 
     Only the parameters every finished trial has (the shared part of a conditional space)
     are rated, as Optuna's evaluators require.
@@ -30,14 +31,20 @@ def param_importances(study: optuna.Study | None) -> dict[str, float] | None:
             return optuna.importance.get_param_importances(
                 study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
             )
-    except (ValueError, RuntimeError):  # e.g. every finished trial has the same value
-        return None
+    except (ValueError, RuntimeError, AssertionError):
+        # ValueError, RuntimeError: e.g. every finished trial has the same value. AssertionError:
+        # fANOVA's tree computes a negative variance, e.g. for enqueued trials whose values lie
+        # outside their distribution (optuna#4772); the report goes on without importances.
+        return {}
 
 
 def importance_markdown(importances: dict[str, float] | None) -> str:
-    if not importances:
+    if importances is None:
         return ("## What mattered\n\nNot enough finished trials yet for hyperparameter "
                 "importances (at least two complete ones).\n")
+    if not importances:
+        return ("## What mattered\n\nOptuna's fANOVA could not rate these trials' "
+                "hyperparameters (all scored alike, or values outside the space).\n")
     lines = ["## What mattered", "",
              "Hyperparameter importances (Optuna fANOVA over complete trials; sums to 1):", "",
              "| parameter | importance |", "|---|---|"]

@@ -1,9 +1,11 @@
+import random
+
 import optuna
 import pytest
 
 from search.config import SearchConfig
 from search.study import open_study_storage
-from search.study_summary import best_so_far, param_importances
+from search.study_summary import best_so_far, importance_markdown, param_importances
 from search.tuner import build_searcher
 from spaces.superres import WARM_START
 from trainables.errors import UserError
@@ -54,6 +56,21 @@ def test_importances_rate_the_parameter_that_matters():
     importances = param_importances(study)
     assert importances["x"] > 0.9 > importances["y"]
     assert param_importances(optuna.create_study()) is None
+
+
+def test_importances_that_fanova_cannot_rate_leave_the_report_going():
+    # Trials enqueued with values outside their distribution (as a warm-start point may be)
+    # make fANOVA's tree assert a negative variance (optuna#4772).
+    study = optuna.create_study(direction="maximize")
+    values = random.Random(0)
+    for i in range(16):
+        study.enqueue_trial({"base_lr": 1e-4 * (1 + i)})
+        trial = study.ask()
+        trial.suggest_float("base_lr", 1e-5, 1e-3, log=True)
+        study.tell(trial, 30 + values.gauss(0, 0.1))
+    assert param_importances(study) == {}
+    assert "could not rate" in importance_markdown({})
+    assert "Not enough finished trials" in importance_markdown(None)
 
 
 def test_best_so_far_tracks_the_mode():

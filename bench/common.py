@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from trainables.errors import OneLineArgumentParser
+from trainables.errors import OneLineArgumentParser, UserError
 
 RESULTS_DIR = Path("bench_results")
 
@@ -28,6 +28,24 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None,
                    help=f"JSON result file (default: {RESULTS_DIR}/{name}[-quick].json)")
     return p
+
+
+def add_gpu_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gpus-per-trial", type=float, default=0.0,
+                   help="train on the GPU: the searches get this share of it per trial, and the "
+                        "loops without Ray train on it too (default: the CPU)")
+
+
+def training_device(gpus_per_trial: float) -> str:
+    """cuda when the benchmark was asked to train on a GPU, cpu otherwise; a clear error when
+    it was asked to and torch sees none."""
+    if gpus_per_trial <= 0:
+        return "cpu"
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserError(f"--gpus-per-trial {gpus_per_trial:g}: torch sees no CUDA GPU here")
+    return "cuda"
 
 
 def machine() -> dict:

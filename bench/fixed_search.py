@@ -24,6 +24,12 @@ from trainables.errors import UserError
 from trainables.tasks import get_task
 
 
+def spread_lrs(n: int, low: float = 1e-4, high: float = 9e-4) -> list[float]:
+    """n base learning rates, evenly from low to high: the fixed trials differ only in these,
+    and they stay inside the search space's range (Optuna's fANOVA fails on trials outside)."""
+    return [low + (high - low) * i / max(n - 1, 1) for i in range(n)]
+
+
 def search_argv(task: str, trials: int, max_epochs: int, concurrency: int, storage: Path,
                 name: str, cache_dir: Path, extra: list[str] = (), cpus_per_trial: str = "1",
                 grace: int | None = None) -> list[str]:
@@ -115,25 +121,27 @@ def best_trial(experiment: Path, task: str) -> dict:
     return _pick(task)(scored, key=lambda pair: pair[0])[1]
 
 
-def train_alone(task: str, config: dict, data, max_epochs: int, seed: int) -> list[float]:
+def train_alone(task: str, config: dict, data, max_epochs: int, seed: int,
+                device: str = "cpu") -> list[float]:
     """The task's metric after each epoch of `config` trained by the task's fit, without Ray."""
     fit = get_task(task)
     metric = SPACES[task].METRIC
     values: list[float] = []
     cfg = fit.config_cls.from_dict({**config, "max_epochs": max_epochs, "seed": seed,
-                                    "threads": 1, "device": "cpu"})
+                                    "threads": 1, "device": device})
     fit.fit(cfg, data, lambda metrics, state: values.append(metrics[metric]))
     return values
 
 
-def plain_loop(task: str, configs: list[dict], data, max_epochs: int, seed: int = 0) -> float:
+def plain_loop(task: str, configs: list[dict], data, max_epochs: int, seed: int = 0,
+               device: str = "cpu") -> float:
     """Seconds to train `configs` one after the other by calling the task's fit directly: the
     trainable's training function with no Ray, no checkpoints and no TensorBoard."""
     fit = get_task(task)
     start = time.perf_counter()
     for config in configs:
         cfg = fit.config_cls.from_dict({**config, "max_epochs": max_epochs, "seed": seed,
-                                        "threads": 1, "device": "cpu"})
+                                        "threads": 1, "device": device})
         fit.fit(cfg, data, lambda metrics, state: None)
     return time.perf_counter() - start
 

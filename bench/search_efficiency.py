@@ -1,9 +1,9 @@
 """Search efficiency: TPE + ASHA vs the same number of trials without early stopping.
 
 Two classify searches on the same simulated data and seed, through `search.run`: one with
-ASHA (grace 1 epoch, reduction factor 3), one whose grace period is the whole run (ASHA then
-never stops a trial). Reported: the epochs each consumed and the best validation macro AUC
-each found. Target: the same best AUC within 0.005 using <= 1/3 of the epochs.
+ASHA (by default grace 1 epoch, reduction factor 3), one whose grace period is the whole run
+(ASHA then never stops a trial). Reported: the epochs each consumed and the best validation
+macro AUC each found. Target: the same best AUC within 0.005 using <= 1/3 of the epochs.
 
 An AUC difference means little unless it exceeds what chance alone moves the AUC by, so the
 benchmark also retrains the no-stopping search's best configuration with other seeds (same
@@ -17,7 +17,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench.common import finish, parser
+from bench.common import add_gpu_option, finish, parser, training_device
 from bench.fixed_search import (
     best_trial,
     epochs_and_best,
@@ -34,8 +34,9 @@ TASK = "classify"
 
 
 def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
-    argv = search_argv(TASK, args.trials, args.epochs, 2, storage, name, cache,
+    argv = search_argv(TASK, args.trials, args.epochs, args.concurrency, storage, name, cache,
                        ["--reduction-factor", str(args.reduction_factor),
+                        "--gpus-per-trial", str(args.gpus_per_trial),
                         "--sim-count", str(args.sim_count), "--image-size", str(args.image_size),
                         "--val-fraction", str(args.val_fraction), "--seed", str(args.seed)],
                        grace=grace)
@@ -66,7 +67,8 @@ def seed_spread(config: dict, args, cache: Path) -> list[float]:
     """Best validation AUC of `config` trained with each of the extra seeds."""
     data = prepare_data(TASK, None, args.sim_count, cache, args.val_fraction, args.seed,
                         args.image_size)
-    return [max(train_alone(TASK, config, data.split, args.epochs, seed))
+    device = training_device(args.gpus_per_trial)
+    return [max(train_alone(TASK, config, data.split, args.epochs, seed, device))
             for seed in range(args.seed + 1, args.seed + 1 + args.seeds)]
 
 
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="ASHA promotes the first trials to reach a rung with little to compare "
                         "them with; that excess weighs less the more trials there are")
     p.add_argument("--epochs", type=int, default=9, help="max epochs of a trial")
+    p.add_argument("--grace-epochs", type=int, default=1,
+                   help="ASHA's grace period; the longer it is, the less a rung ranks by chance")
     p.add_argument("--reduction-factor", type=int, default=3)
     p.add_argument("--sim-count", type=int, default=400, help="simulated images per class")
     p.add_argument("--image-size", type=int, default=32)
@@ -85,24 +89,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, default=3,
                    help="extra seeds the no-stopping search's best configuration is retrained with")
+    p.add_argument("--concurrency", type=int, default=2, help="trials at once in each search")
+    add_gpu_option(p)
     args = p.parse_args(argv)
+    training_device(args.gpus_per_trial)  # no GPU when one is asked for: say so before starting
     if args.seeds < 1:  # checked before the searches, which take half an hour
         p.error(f"--seeds must be at least 1, got {args.seeds}")
     if args.quick:
         args.trials, args.epochs, args.sim_count, args.image_size, args.seeds = 3, 3, 8, 16, 1
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache" if args.quick else default_cache_dir()
-        asha = search(Path(tmp), "asha", 1, args, cache)
+        asha = search(Path(tmp), "asha", args.grace_epochs, args, cache)
         full = search(Path(tmp), "full", args.epochs, args, cache)
         best_config = best_trial(Path(tmp) / "full", TASK)
         spread = seed_spread(best_config, args, cache) + [full["best_val_auc"]]
-    figures = {"trials": args.trials, "max_epochs": args.epochs, "grace_epochs": 1,
+    figures = {"trials": args.trials, "max_epochs": args.epochs,
+               "grace_epochs": args.grace_epochs,
+               "concurrency": args.concurrency, "gpus_per_trial": args.gpus_per_trial,
                "reduction_factor": args.reduction_factor, "images_per_class": args.sim_count,
                "image_size": args.image_size, "val_fraction": args.val_fraction}
     figures |= {f"asha_{k}": v for k, v in asha.items()}
     figures |= {f"no_stopping_{k}": v for k, v in full.items()}
     figures["asha_epochs_if_synchronous"] = synchronous_epochs(
-        args.trials, 1, args.reduction_factor, args.epochs)
+        args.trials, args.grace_epochs, args.reduction_factor, args.epochs)
     figures["best_auc_difference"] = asha["best_val_auc"] - full["best_val_auc"]
     figures |= {"best_config": best_config, "best_config_auc_by_seed": spread,
                 "best_config_auc_seed_stdev": statistics.stdev(spread),

@@ -17,8 +17,15 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import finish, parser
-from bench.fixed_search import plain_loop, run_fixed, search_argv, trial_configs, trial_results
+from bench.common import add_gpu_option, finish, parser, training_device
+from bench.fixed_search import (
+    plain_loop,
+    run_fixed,
+    search_argv,
+    spread_lrs,
+    trial_configs,
+    trial_results,
+)
 from search.config import default_cache_dir
 from search.data import prepare_data
 from trainables.errors import exits_cleanly
@@ -30,8 +37,8 @@ TASK = "superres"
 def configs(n: int, features: int) -> list[dict]:
     """n SRResNet-1 trials differing only in their learning rate."""
     return [{"model": "srresnet", "blocks": 1, "upsample": "pixelshuffle", "features": features,
-             "loss": "mse", "batch_size": 16, "base_lr": 1e-4 * (1 + i), "lr_ratio": 5.0}
-            for i in range(n)]
+             "loss": "mse", "batch_size": 16, "base_lr": lr, "lr_ratio": 5.0}
+            for lr in spread_lrs(n)]
 
 
 def per_search_and_per_trial(row: dict, trials: int) -> dict:
@@ -62,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--features", type=int, default=16, help="SRResNet width (sets trial length)")
     p.add_argument("--repeats", type=int, default=2,
                    help="searches, each between two loops (the median ratio is reported)")
+    add_gpu_option(p)
     args = p.parse_args(argv)
+    device = training_device(args.gpus_per_trial)
     trials, epochs, count, features, repeats = (
         (2, 1, 24, 16, 1) if args.quick else
         (args.trials, args.epochs, args.sim_count, args.features, args.repeats))
@@ -70,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     loops, searches = [], []
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache" if args.quick else default_cache_dir()
-        extra = ["--sim-count", str(count)]
+        extra = ["--sim-count", str(count), "--gpus-per-trial", str(args.gpus_per_trial)]
         data = prepare_data(TASK, None, count, cache, 0.1, 0)  # simulates once if not cached
         # Loop, search, loop, search, loop: each search is compared with the mean of the loops
         # either side of it, since this machine's speed drifts by 20 % over minutes.
-        plain_loop(TASK, fixed[:1], data.split, 1)  # warm-up: kernels, allocator, imports
-        loops.append(plain_loop(TASK, fixed, data.split, epochs))
+        plain_loop(TASK, fixed[:1], data.split, 1, device=device)  # warm-up: kernels, imports
+        loops.append(plain_loop(TASK, fixed, data.split, epochs, device=device))
         for repeat in range(repeats):
             name = f"overhead{repeat}"
             phases = run_fixed(TASK, fixed, search_argv(TASK, len(fixed), epochs, 1,
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             phases["first_trial_warmup"] = (inside[0] - statistics.median(inside[1:])
                                             if len(inside) > 1 else 0.0)
             searches.append(phases)
-            loops.append(plain_loop(TASK, fixed, data.split, epochs))
+            loops.append(plain_loop(TASK, fixed, data.split, epochs, device=device))
     rows = []
     for i, phases in enumerate(searches):
         loop_s = (loops[i] + loops[i + 1]) / 2
@@ -109,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     median = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
     median |= per_search_and_per_trial(median, trials)
     figures = {"trials": trials, "epochs_per_trial": epochs, "threads_per_trial": 1,
+               "device": device, "gpus_per_trial": args.gpus_per_trial,
                "repeats": repeats, "a_loops_s": [round(t, 2) for t in loops],
                "a_per_trial_s": statistics.mean(loops) / trials} | median
     finish("search_overhead", args, figures,

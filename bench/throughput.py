@@ -7,6 +7,10 @@ random crop), a DataLoader batching them. lenstune's loops train from in-memory 
 batched augmentation. Same model, optimiser, batch size, threads and data on all sides;
 lenstune's loops also train in the channels-last layout (their default), and a third column
 shows them in NCHW to separate the two gains. Target: >= 1.3x.
+
+On a GPU (`--device cuda`) the data sit on the GPU for lenstune's loops, the reference's
+DataLoader feeds it from `--workers` processes into pinned memory, each epoch ends with a CUDA
+synchronisation, and a fourth loop trains lenstune's in bf16 autocast (`--precision bf16`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from trainables.cyclic_adam import cyclic_adam
 from trainables.data.class_images import read_class_images, write_simulated_classes
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs, write_simulated_sr_pairs
-from trainables.errors import exits_cleanly
+from trainables.errors import UserError, exits_cleanly
 from trainables.models.classifiers import build_classifier
 from trainables.models.layout import to_layout
 from trainables.srgan import DivergenceGuard
@@ -86,12 +90,14 @@ class SRFiles(Dataset):
         return _random_dihedral(lr, hr)
 
 
-def reference_epoch(net: tuple, loader, loss_fn) -> int:
+def reference_epoch(net: tuple, loader, loss_fn, device: str = "cpu") -> int:
     """One epoch of the usual loop; net is (model, optimizer, scheduler)."""
     model, optimizer, scheduler = net
     model.train()
     seen = 0
     for inputs, targets in loader:
+        inputs = inputs.to(device, non_blocking=True)
+        targets = targets.to(device, non_blocking=True)
         loss = loss_fn(model(inputs), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -104,81 +110,107 @@ def reference_epoch(net: tuple, loader, loss_fn) -> int:
 
 # ---- all sides, epoch after epoch --------------------------------------------------------------
 
-def _compare(epochs: int, loops: dict, images: int) -> dict:
+def _finished(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()  # an epoch is done when the GPU is, not when it was queued
+
+
+def _compare(epochs: int, loops: dict, images: int, device: str) -> dict:
     """Alternate epochs of the loops (so drift on a shared machine hits all alike); rates from
     the median epoch."""
     times = {name: [] for name in loops}
     for _ in range(epochs):
         for name, run in loops.items():
+            _finished(device)
             start = time.perf_counter()
             run()
+            _finished(device)
             times[name].append(time.perf_counter() - start)
     rates = {name: images / statistics.median(t) for name, t in times.items()}
     return {f"{name}_img_per_s": rate for name, rate in rates.items()} | {
-        "speedup": rates["lenstune"] / rates["reference"],
-        "speedup_nchw": rates["lenstune_nchw"] / rates["reference"],
+        f"speedup{name.removeprefix('lenstune')}": rate / rates["reference"]
+        for name, rate in rates.items() if name.startswith("lenstune")} | {
         "epochs_timed": epochs, "images_per_epoch": images}
 
 
-def _copies(build, steps: int) -> dict:
-    """Three identically initialised (model, optimizer, scheduler): lenstune's layout, NCHW, and
-    the reference's (NCHW)."""
+# lenstune's variants: (layout is channels-last, precision); the reference trains NCHW in fp32.
+VARIANTS = {"lenstune": (True, "fp32"), "lenstune_nchw": (False, "fp32"),
+            "lenstune_bf16": (True, "bf16")}
+
+
+def _variants(device: str) -> list[str]:
+    """bf16 only on a GPU: on a CPU without bf16 units it is emulated (10-40x slower)."""
+    return [name for name in VARIANTS if device == "cuda" or VARIANTS[name][1] == "fp32"]
+
+
+def _copies(build, steps: int, device: str) -> dict:
+    """Identically initialised (model, optimizer, scheduler) for each of lenstune's variants
+    and for the reference (NCHW)."""
     torch.manual_seed(0)
     first = build()
     out = {}
-    for name, channels_last in (("lenstune", True), ("lenstune_nchw", False),
-                                ("reference", False)):
+    layouts = {name: VARIANTS[name][0] for name in _variants(device)} | {"reference": False}
+    for name, channels_last in layouts.items():
         model = build()
         model.load_state_dict(first.state_dict())
-        model = to_layout(model, channels_last)
+        model = to_layout(model.to(device), channels_last)
         out[name] = (model, *cyclic_adam(model, 1e-4, 5.0, 0.0, steps))
     return out
 
 
-def classify_throughput(folder: Path, image_size: int, batch_size: int, epochs: int,
-                        model_name: str) -> dict:
-    split = read_class_images(folder, 0.1, 0, image_size)
-    x, y, _, _ = classify._tensors(split, "cpu")
-    nets = _copies(lambda: build_classifier(model_name, len(split.train.classes)),
-                   math.ceil(len(x) / batch_size))
-    dataset = ClassFiles(list(split.train.files), split.train.y, image_size, split.mean,
-                         split.std)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=0)
+def _loader(dataset: Dataset, batch_size: int, device: str, workers: int) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
+                      pin_memory=device == "cuda", persistent_workers=workers > 0)
 
-    def ours(name: str, channels_last: bool):
-        cfg = classify.ClassifyTrialConfig(family="resnet", model=model_name,
-                                           batch_size=batch_size, channels_last=channels_last)
+
+def classify_throughput(folder: Path, image_size: int | None, batch_size: int, epochs: int,
+                        model_name: str, device: str = "cpu", workers: int = 0) -> dict:
+    split = read_class_images(folder, 0.1, 0, image_size)
+    size = split.train.x.shape[-1]
+    x, y, _, _ = classify._tensors(split, device)
+    nets = _copies(lambda: build_classifier(model_name, len(split.train.classes)),
+                   math.ceil(len(x) / batch_size), device)
+    dataset = ClassFiles(list(split.train.files), split.train.y, size, split.mean, split.std)
+    loader = _loader(dataset, batch_size, device, workers)
+
+    def ours(name: str):
+        channels_last, precision = VARIANTS[name]
+        cfg = classify.ClassifyTrialConfig(family="resnet", model=model_name, device=device,
+                                           batch_size=batch_size, channels_last=channels_last,
+                                           precision=precision)
         gen = torch.Generator().manual_seed(0)
         model, optimizer, scheduler = nets[name]
         return lambda: classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen)
 
-    result = _compare(epochs, {
-        "lenstune": ours("lenstune", True), "lenstune_nchw": ours("lenstune_nchw", False),
-        "reference": lambda: reference_epoch(nets["reference"], loader, F.cross_entropy)},
-        len(x))
-    return {"model": model_name, "image_size": image_size, "batch_size": batch_size} | result
+    loops = {name: ours(name) for name in _variants(device)}
+    loops["reference"] = lambda: reference_epoch(nets["reference"], loader, F.cross_entropy,
+                                                 device)
+    result = _compare(epochs, loops, len(x), device)
+    return {"model": model_name, "image_size": size, "batch_size": batch_size} | result
 
 
-def superres_throughput(folder: Path, batch_size: int, crop: int, epochs: int) -> dict:
+def superres_throughput(folder: Path, batch_size: int, crop: int, epochs: int,
+                        device: str = "cpu", workers: int = 0) -> dict:
     split = split_sr_pairs(read_sr_pairs(folder), 0.1, 0)
     spec = superres.SRTrialConfig(model="srresnet", blocks=1).net_spec()
-    lr, hr, _, _ = superres._tensors(split, "cpu")
-    nets = _copies(lambda: superres.build_net(spec), math.ceil(len(lr) / batch_size))
-    loader = DataLoader(SRFiles(folder, list(split.train.ids), crop), batch_size=batch_size,
-                        shuffle=True, num_workers=0)
+    lr, hr, _, _ = superres._tensors(split, device)
+    crop = crop or lr.shape[-1]  # 0: whole images, as the trial config's crop 0
+    nets = _copies(lambda: superres.build_net(spec), math.ceil(len(lr) / batch_size), device)
+    loader = _loader(SRFiles(folder, list(split.train.ids), crop), batch_size, device, workers)
 
-    def ours(name: str, channels_last: bool):
+    def ours(name: str):
+        channels_last, precision = VARIANTS[name]
         cfg = superres.SRTrialConfig(model="srresnet", blocks=1, batch_size=batch_size,
-                                     crop=crop, channels_last=channels_last)
+                                     crop=crop, channels_last=channels_last, device=device,
+                                     precision=precision)
         gen, guard = torch.Generator().manual_seed(0), DivergenceGuard(cfg.collapse_steps)
         model, optimizer, scheduler = nets[name]
         return lambda: superres.train_one_epoch(model, lr, hr, cfg, optimizer, scheduler, gen,
                                                 guard)
 
-    result = _compare(epochs, {
-        "lenstune": ours("lenstune", True), "lenstune_nchw": ours("lenstune_nchw", False),
-        "reference": lambda: reference_epoch(nets["reference"], loader, F.mse_loss)},
-        len(lr))
+    loops = {name: ours(name) for name in _variants(device)}
+    loops["reference"] = lambda: reference_epoch(nets["reference"], loader, F.mse_loss, device)
+    result = _compare(epochs, loops, len(lr), device)
     return {"model": "srresnet-1", "crop": crop, "batch_size": batch_size} | result
 
 
@@ -188,9 +220,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of both loops (a laptop-preset trial uses 1)")
     p.add_argument("--epochs", type=int, default=3, help="epochs timed per loop and task")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cuda: train on the GPU at the reference sizes (classify 150x150, "
+                        "superres whole 75x75 images)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="the reference DataLoader's worker processes (default: 0 on the CPU, "
+                        "where a worker would take a trial's core; 4 with --device cuda)")
     args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: torch sees no CUDA GPU here")
+    workers = args.workers if args.workers is not None else 4 * (args.device == "cuda")
+    if workers < 0:
+        raise UserError(f"--workers must be >= 0, got {workers}")
     torch.set_num_threads(args.threads)
     laptop = preset_defaults("laptop", "classify")
+    # On a GPU, the sizes a cluster-preset trial trains at: whole images, classify as stored.
+    class_size, sr_crop = (None, 0) if args.device == "cuda" else (laptop["image_size"], 24)
     with tempfile.TemporaryDirectory() as tmp:
         if args.quick:
             recipe = LensingRecipe().at_size(32)
@@ -198,17 +243,21 @@ def main(argv: list[str] | None = None) -> int:
                                                  progress=False)
             class_folder = write_simulated_classes(Path(tmp) / "cls", "classify", 8, 0,
                                                    recipe.at_size(32), workers=1, progress=False)
-            sr = superres_throughput(sr_folder, batch_size=8, crop=8, epochs=1)
+            sr = superres_throughput(sr_folder, batch_size=8, crop=8, epochs=1,
+                                     device=args.device, workers=workers)
             cls = classify_throughput(class_folder, 24, batch_size=8, epochs=1,
-                                      model_name="resnet18")
+                                      model_name="resnet18", device=args.device, workers=workers)
         else:
             sr_folder = cached_default("superres", preset_defaults("laptop", "superres")[
                 "sim_count"], default_cache_dir())
             class_folder = cached_default("classify", laptop["sim_count"], default_cache_dir())
-            sr = superres_throughput(sr_folder, batch_size=16, crop=24, epochs=args.epochs)
-            cls = classify_throughput(class_folder, laptop["image_size"], batch_size=64,
-                                      epochs=args.epochs, model_name="resnet18")
-    figures = {"threads_per_trial": args.threads, "dataloader_workers": 0}
+            sr = superres_throughput(sr_folder, batch_size=16, crop=sr_crop, epochs=args.epochs,
+                                     device=args.device, workers=workers)
+            cls = classify_throughput(class_folder, class_size, batch_size=64,
+                                      epochs=args.epochs, model_name="resnet18",
+                                      device=args.device, workers=workers)
+    figures = {"device": args.device, "threads_per_trial": args.threads,
+               "dataloader_workers": workers}
     figures |= {f"superres_{k}": v for k, v in sr.items()}
     figures |= {f"classify_{k}": v for k, v in cls.items()}
     worst = min(sr["speedup"], cls["speedup"])

@@ -28,3 +28,20 @@ def test_a_bad_flag_is_one_line_and_exit_2(capsys):
 
     assert simulator.main(["--count", "many"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("gpu_utilisation", ["--quick"]),
+    ("search_overhead", ["--quick", "--gpus-per-trial", "1"]),
+    ("search_efficiency", ["--quick", "--gpus-per-trial", "0.5"]),
+    ("throughput", ["--quick", "--device", "cuda"]),
+])
+def test_gpu_runs_without_a_gpu_say_so_in_one_line(name, argv, tmp_path, monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    assert importlib.import_module(f"bench.{name}").main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "GPU" in err[0]
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=6, help="trials per run (even)")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--sim-count", type=int, default=600)
-    p.add_argument("--features", type=int, default=32)
+    p.add_argument("--features", type=int, default=32, choices=(16, 32, 64),
+                   help="SRResNet width (one the superres space offers)")
     args = p.parse_args(argv)
     trials, epochs, count, features = ((2, 1, 24, 16) if args.quick else
                                        (args.trials, args.epochs, args.sim_count, args.features))

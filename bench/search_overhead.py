@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=8)
     p.add_argument("--epochs", type=int, default=3, help="epochs per trial (~3 s each)")
     p.add_argument("--sim-count", type=int, default=600, help="simulated SR pairs")
-    p.add_argument("--features", type=int, default=16, help="SRResNet width (sets trial length)")
+    p.add_argument("--features", type=int, default=16, choices=(16, 32, 64),
+                   help="SRResNet width (sets trial length; one the superres space offers)")
     p.add_argument("--repeats", type=int, default=2,
                    help="searches, each between two loops (the median ratio is reported)")
     add_gpu_option(p)

@@ -23,11 +23,15 @@ def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, cap
     assert printed[-2].startswith("RATIO ")  # the ratio last, then where it was written
 
 
-def test_a_bad_flag_is_one_line_and_exit_2(capsys):
-    from bench import simulator
-
-    assert simulator.main(["--count", "many"]) == 2
-    assert capsys.readouterr().err.startswith("error: ")
+@pytest.mark.parametrize("name, argv", [
+    ("simulator", ["--count", "many"]),
+    ("search_overhead", ["--features", "8"]),  # not a width the superres space offers
+    ("concurrency", ["--features", "8"]),
+])
+def test_a_bad_flag_is_one_line_and_exit_2(name, argv, capsys):
+    assert importlib.import_module(f"bench.{name}").main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
 
 
 @pytest.mark.parametrize("name, argv", [

@@ -36,15 +36,20 @@ def add_gpu_option(p: argparse.ArgumentParser) -> None:
                         "loops without Ray train on it too (default: the CPU)")
 
 
+def require_cuda(asked_by: str) -> None:
+    """A clear error, naming what asked for it, when torch sees no CUDA GPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserError(f"{asked_by}: torch sees no CUDA GPU here")
+
+
 def training_device(gpus_per_trial: float) -> str:
     """cuda when the benchmark was asked to train on a GPU, cpu otherwise; a clear error when
     it was asked to and torch sees none."""
     if gpus_per_trial <= 0:
         return "cpu"
-    import torch
-
-    if not torch.cuda.is_available():
-        raise UserError(f"--gpus-per-trial {gpus_per_trial:g}: torch sees no CUDA GPU here")
+    require_cuda(f"--gpus-per-trial {gpus_per_trial:g}")
     return "cuda"
 
 

@@ -14,12 +14,12 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import finish, parser
+from bench.common import finish, parser, require_cuda
 from bench.fixed_search import run_fixed, search_argv, spread_lrs, trial_results
 from bench.gpu_sampler import GpuSampler
 from search.config import default_cache_dir
 from search.data import prepare_data
-from trainables.errors import UserError, exits_cleanly
+from trainables.errors import exits_cleanly
 from trainables.precision import PRECISIONS
 
 TASK = "classify"
@@ -49,10 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpus-per-trial", type=float, default=2.0)
     p.add_argument("--precision", choices=PRECISIONS, default="fp32")
     args = p.parse_args(argv)
+    require_cuda("bench.gpu_utilisation needs a CUDA GPU")
     import torch
 
-    if not torch.cuda.is_available():
-        raise UserError("bench.gpu_utilisation needs a CUDA GPU; torch sees none here")
     trials, epochs, count = (4, 1, 16) if args.quick else (args.trials, args.epochs,
                                                            args.sim_count)
     fixed = configs(trials)

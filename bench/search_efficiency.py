@@ -63,11 +63,10 @@ def synchronous_epochs(trials: int, grace: int, reduction_factor: int, max_t: in
     return total
 
 
-def seed_spread(config: dict, args, cache: Path) -> list[float]:
+def seed_spread(config: dict, args, cache: Path, device: str) -> list[float]:
     """Best validation AUC of `config` trained with each of the extra seeds."""
     data = prepare_data(TASK, None, args.sim_count, cache, args.val_fraction, args.seed,
                         args.image_size)
-    device = training_device(args.gpus_per_trial)
     return [max(train_alone(TASK, config, data.split, args.epochs, seed, device))
             for seed in range(args.seed + 1, args.seed + 1 + args.seeds)]
 
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=2, help="trials at once in each search")
     add_gpu_option(p)
     args = p.parse_args(argv)
-    training_device(args.gpus_per_trial)  # no GPU when one is asked for: say so before starting
+    device = training_device(args.gpus_per_trial)  # no GPU when asked for: say so before starting
     if args.seeds < 1:  # checked before the searches, which take half an hour
         p.error(f"--seeds must be at least 1, got {args.seeds}")
     if args.quick:
@@ -102,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         asha = search(Path(tmp), "asha", args.grace_epochs, args, cache)
         full = search(Path(tmp), "full", args.epochs, args, cache)
         best_config = best_trial(Path(tmp) / "full", TASK)
-        spread = seed_spread(best_config, args, cache) + [full["best_val_auc"]]
+        spread = seed_spread(best_config, args, cache, device) + [full["best_val_auc"]]
     figures = {"trials": args.trials, "max_epochs": args.epochs,
                "grace_epochs": args.grace_epochs,
                "concurrency": args.concurrency, "gpus_per_trial": args.gpus_per_trial,

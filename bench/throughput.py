@@ -10,7 +10,7 @@ shows them in NCHW to separate the two gains. Target: >= 1.3x.
 
 On a GPU (`--device cuda`) the data sit on the GPU for lenstune's loops, the reference's
 DataLoader feeds it from `--workers` processes into pinned memory, each epoch ends with a CUDA
-synchronisation, and a fourth loop trains lenstune's in bf16 autocast (`--precision bf16`).
+synchronisation, and a fourth loop trains lenstune's in bf16 autocast (`precision="bf16"`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from bench.common import finish, parser
+from bench.common import finish, parser, require_cuda
 from search.config import default_cache_dir, preset_defaults
 from search.data import cached_default
 from trainables import classify, superres
@@ -227,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the reference DataLoader's worker processes (default: 0 on the CPU, "
                         "where a worker would take a trial's core; 4 with --device cuda)")
     args = p.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: torch sees no CUDA GPU here")
+    if args.device == "cuda":
+        require_cuda("--device cuda")
     workers = args.workers if args.workers is not None else 4 * (args.device == "cuda")
     if workers < 0:
         raise UserError(f"--workers must be >= 0, got {workers}")

@@ -226,12 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None,
                    help="the reference DataLoader's worker processes (default: 0 on the CPU, "
                         "where a worker would take a trial's core; 4 with --device cuda)")
+    p.add_argument("--sim-count", type=int, default=None,
+                   help="simulated SR pairs, and images per class (default: the laptop "
+                        "preset's; a GPU goes through those in a few steps)")
     args = p.parse_args(argv)
     if args.device == "cuda":
         require_cuda("--device cuda")
     workers = args.workers if args.workers is not None else 4 * (args.device == "cuda")
     if workers < 0:
         raise UserError(f"--workers must be >= 0, got {workers}")
+    if args.sim_count is not None and args.sim_count < 10:
+        raise UserError(f"--sim-count must be at least 10, got {args.sim_count}")
     torch.set_num_threads(args.threads)
     laptop = preset_defaults("laptop", "classify")
     # On a GPU, the sizes a cluster-preset trial trains at: whole images, classify as stored.
@@ -248,9 +253,10 @@ def main(argv: list[str] | None = None) -> int:
             cls = classify_throughput(class_folder, 24, batch_size=8, epochs=1,
                                       model_name="resnet18", device=args.device, workers=workers)
         else:
-            sr_folder = cached_default("superres", preset_defaults("laptop", "superres")[
-                "sim_count"], default_cache_dir())
-            class_folder = cached_default("classify", laptop["sim_count"], default_cache_dir())
+            sr_count = args.sim_count or preset_defaults("laptop", "superres")["sim_count"]
+            sr_folder = cached_default("superres", sr_count, default_cache_dir())
+            class_folder = cached_default("classify", args.sim_count or laptop["sim_count"],
+                                          default_cache_dir())
             sr = superres_throughput(sr_folder, batch_size=16, crop=sr_crop, epochs=args.epochs,
                                      device=args.device, workers=workers)
             cls = classify_throughput(class_folder, class_size, batch_size=64,

@@ -50,3 +50,34 @@ def test_anomaly_trains_two_classes(anomaly_data):
 def test_bad_configs(overrides, message):
     with pytest.raises(UserError, match=message):
         _config(**overrides)
+
+
+def _symmetries(image: torch.Tensor) -> list[torch.Tensor]:
+    """The 8 flips and quarter turns of a square image."""
+    turns = [torch.rot90(image, k, (-2, -1)) for k in range(4)]
+    return turns + [t.flip(-1) for t in turns]
+
+
+def test_augment_gives_every_image_one_of_its_eight_symmetries_uniformly():
+    from trainables.classify import augment
+
+    x = torch.arange(2 * 3 * 3, dtype=torch.float32).reshape(2, 1, 3, 3).repeat(400, 1, 1, 1)
+    out = augment(x, torch.Generator().manual_seed(0))
+    counts = torch.zeros(8)
+    for image, result in zip(x, out):
+        matches = [bool(torch.equal(result, s)) for s in _symmetries(image)]
+        assert sum(matches) == 1  # the 8 are distinct for this image
+        counts[matches.index(True)] += 1
+    assert counts.min() > 800 / 8 * 0.7 and counts.max() < 800 / 8 * 1.3, counts
+    again = augment(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+
+
+def test_augment_only_flips_an_image_that_is_not_square():
+    from trainables.classify import augment
+
+    x = torch.arange(2 * 3, dtype=torch.float32).reshape(1, 1, 2, 3).repeat(64, 1, 1, 1)
+    out = augment(x, torch.Generator().manual_seed(1))
+    flips = [x[0], x[0].flip(-1), x[0].flip(-2), x[0].flip(-1).flip(-2)]
+    seen = {next(i for i, f in enumerate(flips) if torch.equal(r, f)) for r in out}
+    assert out.shape == x.shape and seen == {0, 1, 2, 3}

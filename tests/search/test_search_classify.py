@@ -132,7 +132,8 @@ def test_use_model_bad_inputs(searched, classify_data, anomaly_data, tmp_path, c
     broken.mkdir()
     for name in ("model.json", "model.pt"):
         (broken / name).write_bytes((classify_best / name).read_bytes())
-    spec = json.loads((broken / "model.json").read_text()) | {"model": "resnet34"}
+    spec = json.loads((broken / "model.json").read_text())
+    spec["model"] = "resnet50" if spec["model"] != "resnet50" else "resnet18"  # not the best's
     (broken / "model.json").write_text(json.dumps(spec))
     assert evaluate_main(["--model", str(broken), "--data", str(classify_data)]) == 2
     assert "does not load into the net" in capsys.readouterr().err

@@ -254,9 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                                       model_name="resnet18", device=args.device, workers=workers)
         else:
             sr_count = args.sim_count or preset_defaults("laptop", "superres")["sim_count"]
+            class_count = args.sim_count or laptop["sim_count"]
             sr_folder = cached_default("superres", sr_count, default_cache_dir())
-            class_folder = cached_default("classify", args.sim_count or laptop["sim_count"],
-                                          default_cache_dir())
+            class_folder = cached_default("classify", class_count, default_cache_dir())
             sr = superres_throughput(sr_folder, batch_size=16, crop=sr_crop, epochs=args.epochs,
                                      device=args.device, workers=workers)
             cls = classify_throughput(class_folder, class_size, batch_size=64,

@@ -156,11 +156,14 @@ def train_one_epoch(
     guard: DivergenceGuard, adversary: Adversary | None = None,
 ) -> dict[str, float]:
     """One pass over the training pairs (one random crop of each), the discriminator stepping
-    beside the generator when there is an adversary. Raises Diverged through `guard`."""
+    beside the generator when there is an adversary. Raises Diverged through `guard`: after the
+    step that diverged when there is an adversary (whose collapse is counted in steps), else at
+    the epoch's end, so that a GPU never waits for a loss mid-epoch."""
     model.train()
     loss_fn = sr_loss(cfg.loss)
     order = torch.randperm(len(lr), generator=gen)
-    sums = {"train_loss": 0.0, "train_adv_loss": 0.0, "train_d_loss": 0.0}
+    names = ("loss", "adv_loss", "d_loss")
+    sums = torch.zeros(len(names), device=lr.device)  # summed on the device
     seen = 0
     for start in range(0, len(order), cfg.batch_size):
         lr_b, hr_b = _random_crops(lr, hr, order[start:start + cfg.batch_size], cfg.crop, gen)
@@ -169,20 +172,21 @@ def train_one_epoch(
             sr = model(lr_b)
         sr = sr.float()  # the losses (SSIM's sums, MSE's small differences) want fp32
         content = loss_fn(sr, hr_b)
-        adv = adversary.generator_term(sr) if adversary is not None else torch.zeros(())
+        adv = adversary.generator_term(sr) if adversary is not None else content.new_zeros(())
         optimizer.zero_grad(set_to_none=True)
         (content + adv).backward()
         optimizer.step()
         scheduler.step()
-        losses = {"train_loss": content.item(), "train_adv_loss": adv.item()}
+        step = torch.stack([content.detach(), adv.detach(), content.new_zeros(())])
         if adversary is not None:
-            losses["train_d_loss"] = adversary.step(sr, hr_b)
-        guard.check(**{k.removeprefix("train_"): v for k, v in losses.items()})
-        for name, value in losses.items():
-            sums[name] += value * len(lr_b)
+            step[2] = adversary.step(sr, hr_b)
+            guard.check(**dict(zip(names, step.tolist())))
+        sums += step * len(lr_b)
         seen += len(lr_b)
-    metrics = {name: value / seen for name, value in sums.items()}
-    return metrics | {"lr": scheduler.get_last_lr()[0]}
+    means = dict(zip(names, (sums / seen).tolist()))
+    guard.check(**{name: value for name, value in means.items() if name != "d_loss"})
+    return {f"train_{name}": value for name, value in means.items()} | {
+        "lr": scheduler.get_last_lr()[0]}
 
 
 @torch.no_grad()
@@ -194,20 +198,24 @@ def predict(model: nn.Module, lr: torch.Tensor, batch_size: int = 32) -> torch.T
 @torch.no_grad()
 def evaluate(
     model: nn.Module, lr: torch.Tensor, hr: torch.Tensor, loss_name: str, batch_size: int = 32,
-    precision: str = "fp32",
-) -> dict[str, float]:
-    """Validation loss, MSE, PSNR (dB, mean over images) and SSIM on whole images."""
+    precision: str = "fp32", samples: int = 4,
+) -> tuple[dict[str, float], torch.Tensor]:
+    """Validation loss, MSE, PSNR (dB, mean over images) and SSIM on whole images; also the
+    super-resolved first `samples` images, for the sample grid (no second pass over them)."""
     model.eval()
     loss_fn = sr_loss(loss_name)
     sums = {"val_loss": 0.0, "val_mse": 0.0, "val_psnr": 0.0, "val_ssim": 0.0}
+    first = []
     for i in range(0, len(lr), batch_size):
         with autocast(lr.device, precision):
             pred = model(lr[i:i + batch_size])
         pred, target = pred.float(), hr[i:i + batch_size]
+        if i < samples:
+            first.append(pred[:samples - i])
         sums["val_loss"] += loss_fn(pred, target).item() * len(target)
         for name, value in sr_scores(pred, target).items():
             sums[f"val_{name}"] += value
-    return {name: value / len(lr) for name, value in sums.items()}
+    return {name: value / len(lr) for name, value in sums.items()}, torch.cat(first)
 
 
 @torch.no_grad()
@@ -223,8 +231,12 @@ def bicubic_baseline(lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
 
 def sample_grid(model: nn.Module, lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     """Rows of LR (nearest x2) | SR | HR | |error| x4 for up to four validation images."""
-    lr, hr = lr[:4], hr[:4]
-    sr = predict(model, lr).clamp(0, 1)
+    return image_grid(lr[:4], predict(model, lr[:4]), hr[:4])
+
+
+def image_grid(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """The grid of sample_grid from the net's predictions `sr` of the images `lr`."""
+    sr = sr.clamp(0, 1)
     lr_big = torch.nn.functional.interpolate(lr, scale_factor=2, mode="nearest")
     error = ((sr - hr).abs() * 4).clamp(0, 1)
     # Each tile framed in white; one row per image. (Built here rather than with torchvision's
@@ -270,7 +282,9 @@ def fit(
             try:
                 metrics = train_one_epoch(model, train_lr, train_hr, cfg, optimizer, scheduler,
                                           gen, guard, playing)
-                metrics |= evaluate(model, val_lr, val_hr, cfg.loss, precision=cfg.precision)
+                val, first_sr = evaluate(model, val_lr, val_hr, cfg.loss,
+                                         precision=cfg.precision)
+                metrics |= val
                 guard.check(val_loss=metrics["val_loss"])
             except Diverged as why:
                 # End cleanly: the last good metrics again, flagged, and no checkpoint.
@@ -284,7 +298,9 @@ def fit(
                                     if k.startswith("train_")} | {"train/lr": metrics["lr"]}
                             | {tag: metrics[tag.replace("/", "_")] for tag in METRIC_TAGS})
                 if epoch == 1 or epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
-                    log.image(epoch, "val/LR_SR_HR_error", sample_grid(model, val_lr, val_hr))
+                    shown = len(first_sr)
+                    log.image(epoch, "val/LR_SR_HR_error",
+                              image_grid(val_lr[:shown], first_sr, val_hr[:shown]))
             extra = {"adversary": adversary.state_dict()} if adversary is not None else {}
             report(metrics, epoch_state(model, optimizer, scheduler, gen, epoch, cfg.net_spec(),
                                         **extra))

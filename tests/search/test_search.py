@@ -73,7 +73,8 @@ def test_best_checkpoint_reloads_and_reproduces_the_reported_psnr(finished, sr_d
     best_config = json.loads((experiment / "best_config.json").read_text())
     assert spec["model"] == best_config["model"] == summary["config"]["model"]
     val = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0).val
-    metrics = evaluate(net, torch.as_tensor(val.lr), torch.as_tensor(val.hr), best_config["loss"])
+    metrics, _ = evaluate(net, torch.as_tensor(val.lr), torch.as_tensor(val.hr),
+                          best_config["loss"])
     top = _leaderboard(experiment)[0]
     top = top if top["status"] != "baseline" else _leaderboard(experiment)[1]
     assert metrics["val_psnr"] == pytest.approx(summary["metrics"]["val_psnr"], abs=1e-3)

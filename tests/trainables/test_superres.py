@@ -4,7 +4,16 @@ import torch
 from trainables.checkpoint import load_model, load_training_state, save_checkpoint
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
 from trainables.errors import UserError
-from trainables.superres import SRTrialConfig, bicubic_baseline, evaluate, fit
+from trainables.models.sr_nets import build_sr_net
+from trainables.superres import (
+    SRTrialConfig,
+    bicubic_baseline,
+    evaluate,
+    fit,
+    image_grid,
+    predict,
+    sample_grid,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +66,36 @@ def test_saved_checkpoint_reloads_to_the_reported_metrics(split, tmp_path):
     save_checkpoint(tmp_path, state)
     net, spec = load_model(tmp_path)
     assert spec["model"] == "edsr" and spec["task"] == "superres"
-    val = evaluate(net, torch.as_tensor(split.val.lr), torch.as_tensor(split.val.hr), cfg.loss)
+    val, _ = evaluate(net, torch.as_tensor(split.val.lr), torch.as_tensor(split.val.hr), cfg.loss)
     assert val["val_psnr"] == pytest.approx(metrics["val_psnr"], abs=1e-4)
+
+
+def test_validation_keeps_the_first_predictions_for_the_sample_grid(split):
+    # The grid each epoch logs is drawn from evaluate's own predictions, across its batches.
+    torch.manual_seed(0)
+    net = build_sr_net("srresnet", 1, 8, "pixelshuffle")
+    lr, hr = torch.as_tensor(split.val.lr), torch.as_tensor(split.val.hr)
+    _, first = evaluate(net, lr, hr, "mse", batch_size=3, samples=4)
+    torch.testing.assert_close(first, predict(net, lr[:4]))
+    torch.testing.assert_close(image_grid(lr[:4], first, hr[:4]), sample_grid(net, lr, hr))
 
 
 def test_a_few_epochs_beat_bicubic(split):
     metrics = fit(_config(features=16, max_epochs=6), split, lambda m, s: None)
     assert metrics["val_psnr"] > bicubic_baseline(split.val.lr, split.val.hr)["val_psnr"]
+
+
+def test_an_absurd_learning_rate_ends_the_trial_as_diverged(split):
+    # Losses are summed on the device and checked once an epoch: the divergence still ends the
+    # trial in its first epoch, with no checkpoint.
+    reports = []
+    last = fit(_config(base_lr=1e12, lr_ratio=1.0), split, lambda m, s: reports.append((m, s)))
+    assert len(reports) == 1
+    metrics, state = reports[0]
+    assert metrics["diverged"] == 1 and state is None and metrics["epoch"] == 1
+    assert "loss became" in metrics["diverged_reason"]
+    assert "diverged" not in last  # the last good metrics: none, so NaN
+    assert all(value != value for value in last.values())
 
 
 @pytest.mark.parametrize("overrides, message", [

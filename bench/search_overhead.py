@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"trials": trials, "epochs_per_trial": epochs, "threads_per_trial": 1,
                "device": device, "gpus_per_trial": args.gpus_per_trial,
                "repeats": repeats, "a_loops_s": [round(t, 2) for t in loops],
-               "a_per_trial_s": statistics.mean(loops) / trials} | median
+               "a_per_trial_s": statistics.mean(loops) / trials} | median | {
+                   f"{key}_each": [round(row[key], 3) for row in rows]
+                   for key in ("ratio_without_ray_start", "ratio_with_ray_start")}
     finish("search_overhead", args, figures,
            ("wall(search.run) / wall(loop), without Ray start-up (median)",
             median["ratio_without_ray_start"], f"<= {TARGET}"))

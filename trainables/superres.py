@@ -31,6 +31,8 @@ from trainables.trial_log import TrialLog
 
 TASK = "superres"
 METRIC_TAGS = ["val/loss", "val/mse", "val/psnr", "val/ssim", "epoch", "diverged"]
+GRID_IMAGES = 4
+"""Validation images shown in the LR | SR | HR | error sample grid."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def predict(model: nn.Module, lr: torch.Tensor, batch_size: int = 32) -> torch.T
 @torch.no_grad()
 def evaluate(
     model: nn.Module, lr: torch.Tensor, hr: torch.Tensor, loss_name: str, batch_size: int = 32,
-    precision: str = "fp32", samples: int = 4,
+    precision: str = "fp32", samples: int = GRID_IMAGES,
 ) -> tuple[dict[str, float], torch.Tensor]:
     """Validation loss, MSE, PSNR (dB, mean over images) and SSIM on whole images; also the
     super-resolved first `samples` images, for the sample grid (no second pass over them)."""
@@ -230,8 +232,9 @@ def bicubic_baseline(lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
 
 
 def sample_grid(model: nn.Module, lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-    """Rows of LR (nearest x2) | SR | HR | |error| x4 for up to four validation images."""
-    return image_grid(lr[:4], predict(model, lr[:4]), hr[:4])
+    """Rows of LR (nearest x2) | SR | HR | |error| x4 for the first GRID_IMAGES images."""
+    lr, hr = lr[:GRID_IMAGES], hr[:GRID_IMAGES]
+    return image_grid(lr, predict(model, lr), hr)
 
 
 def image_grid(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:

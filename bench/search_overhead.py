@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             inside = [results[-1]["time_total_s"] for results in sorted(
                 trial_results(experiment), key=lambda r: r[0]["timestamp"] - r[0]["time_total_s"])]
             phases["inside_trainables"] = sum(inside)
+            phases["inside_each"] = inside
+            # A trial that did not get the reused actor pays a fresh process's start again.
+            phases["trial_actors"] = len({trial[0]["pid"] for trial in trial_results(experiment)})
             phases["first_trial_warmup"] = (inside[0] - statistics.median(inside[1:])
                                             if len(inside) > 1 else 0.0)
             searches.append(phases)
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             "b_tune_outside_trainables_s": tune_s - phases["inside_trainables"],
             "b_first_trial_warmup_s": phases["first_trial_warmup"],
             "ratio_with_ray_start": search_s / loop_s,
-            "ratio_without_ray_start": without_start / loop_s})
+            "ratio_without_ray_start": without_start / loop_s,
+            "b_trial_actors": phases["trial_actors"]})
     median = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
     median |= per_search_and_per_trial(median, trials)
     figures = {"trials": trials, "epochs_per_trial": epochs, "threads_per_trial": 1,
@@ -123,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
                "repeats": repeats, "a_loops_s": [round(t, 2) for t in loops],
                "a_per_trial_s": statistics.mean(loops) / trials} | median | {
                    f"{key}_each": [round(row[key], 3) for row in rows]
-                   for key in ("ratio_without_ray_start", "ratio_with_ray_start")}
+                   for key in ("ratio_without_ray_start", "ratio_with_ray_start")} | {
+                   # Every search's split and each trial's seconds inside its trainable, to
+                   # tell a slow search's extra time apart: outside the trials, or in them.
+                   "searches": [{key: round(value, 3) for key, value in row.items()}
+                                | {"inside_each_s": [round(t, 2) for t in phases["inside_each"]]}
+                                for row, phases in zip(rows, searches)]}
     finish("search_overhead", args, figures,
            ("wall(search.run) / wall(loop), without Ray start-up (median)",
             median["ratio_without_ray_start"], f"<= {TARGET}"))

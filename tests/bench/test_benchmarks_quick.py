@@ -27,6 +27,7 @@ def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, cap
     ("simulator", ["--count", "many"]),
     ("search_overhead", ["--features", "8"]),  # not a width the superres space offers
     ("concurrency", ["--features", "8"]),
+    ("concurrency", ["--repeats", "0"]),
     ("throughput", ["--sim-count", "3"]),
 ])
 def test_a_bad_flag_is_one_line_and_exit_2(name, argv, capsys):

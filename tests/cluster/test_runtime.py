@@ -1,3 +1,6 @@
+import time
+
+import psutil
 import pytest
 
 from cluster import runtime
@@ -24,3 +27,25 @@ def test_one_machine_may_use_a_local_folder(monkeypatch, tmp_path):
 
 def test_filesystem_type_of_a_local_folder(tmp_path):
     assert runtime.filesystem_type(str(tmp_path)) not in runtime.NETWORK_FILESYSTEMS
+
+
+def _idle_workers() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        argv = proc.info["cmdline"] or [""]
+        # A worker still starting runs default_worker.py; a started one is titled ray::IDLE.
+        if argv[0].startswith("ray::IDLE") or (
+                "python" in argv[0] and any(a.endswith("default_worker.py") for a in argv[1:3])):
+            found.append(proc)
+    return found
+
+
+def test_a_local_runtime_starts_no_idle_workers_that_no_trial_would_take():
+    runtime.start_ray(None, dashboard=False)
+    try:
+        time.sleep(4)  # Ray prestarts its idle workers within a second or two of the driver
+        assert [" ".join(p.cmdline())[:120] for p in _idle_workers()] == []
+        # Work that does need a worker still gets one.
+        assert runtime.ray.get(runtime.ray.remote(lambda: 1).remote()) == 1
+    finally:
+        runtime.stop_ray()

@@ -1,3 +1,4 @@
+import os
 import time
 
 import psutil
@@ -40,12 +41,13 @@ def _idle_workers() -> list[psutil.Process]:
     return found
 
 
-def test_a_local_runtime_starts_no_idle_workers_that_no_trial_would_take():
+def test_a_local_runtime_starts_no_idle_workers_and_its_workers_keep_freed_memory():
     runtime.start_ray(None, dashboard=False)
     try:
         time.sleep(4)  # Ray prestarts its idle workers within a second or two of the driver
         assert [" ".join(p.cmdline())[:120] for p in _idle_workers()] == []
-        # Work that does need a worker still gets one.
-        assert runtime.ray.get(runtime.ray.remote(lambda: 1).remote()) == 1
+        # Work that does need a worker still gets one, which keeps freed memory in its heap.
+        env = runtime.ray.get(runtime.ray.remote(lambda: dict(os.environ)).remote())
+        assert env["GLIBC_TUNABLES"] == runtime.MALLOC_TUNABLES
     finally:
         runtime.stop_ray()

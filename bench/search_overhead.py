@@ -95,12 +95,13 @@ def main(argv: list[str] | None = None) -> int:
             if sorted(c["base_lr"] for c in ran) != sorted(c["base_lr"] for c in fixed):
                 raise RuntimeError("search.run did not run the fixed configurations")
             # Each trial's time in its trainable, in the order the trials started.
-            inside = [results[-1]["time_total_s"] for results in sorted(
-                trial_results(experiment), key=lambda r: r[0]["timestamp"] - r[0]["time_total_s"])]
+            results = sorted(trial_results(experiment),
+                             key=lambda r: r[0]["timestamp"] - r[0]["time_total_s"])
+            inside = [trial[-1]["time_total_s"] for trial in results]
             phases["inside_trainables"] = sum(inside)
             phases["inside_each"] = inside
             # A trial that did not get the reused actor pays a fresh process's start again.
-            phases["trial_actors"] = len({trial[0]["pid"] for trial in trial_results(experiment)})
+            phases["trial_actors"] = len({trial[0]["pid"] for trial in results})
             phases["first_trial_warmup"] = (inside[0] - statistics.median(inside[1:])
                                             if len(inside) > 1 else 0.0)
             searches.append(phases)

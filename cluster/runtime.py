@@ -16,6 +16,21 @@ MALLOC_TUNABLES = ("glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0"
 step. (With several arenas the training thread's arena is made of 64 MiB heaps, which a large
 tensor outgrows, and the page faults stay: 630 000 -> 440 000 a trial in 30 s, against 16 000.)"""
 
+LOCAL_RUNTIME_ENV = {
+    # A new runtime starts one idle worker per CPU for the first driver, which no trial ever
+    # takes: Tune starts every trial actor with a runtime_env of its own, and Ray hands a worker
+    # only to work of the same runtime_env. Each idle worker held ~40 MiB (PSS) and ~0.7 CPU-s
+    # at start-up for nothing, beside the trials on a small machine.
+    "RAY_prestart_worker_first_driver": "0",
+    # Workers inherit the raylet's environment. glibc serves each large tensor from fresh
+    # mmap'd pages and unmaps them when it is freed, so a CPU trial page-faulted ~22 000 times a
+    # second (7 % of its time in the kernel, zeroing pages); kept in the heap, the same memory
+    # is reused. Two SRResNet trials at once, 30 s: 650 000 -> 16 000 faults and 2.1 -> 0.14
+    # CPU-s of system time each.
+    "GLIBC_TUNABLES": MALLOC_TUNABLES,
+}
+"""Environment of a local runtime's processes, set while `ray.init` starts them."""
+
 
 def start_ray(address: str | None, dashboard: bool = True) -> str | None:
     """Connect to `address` (auto, HOST:PORT, ray://HOST:10001) or start a local runtime.
@@ -25,21 +40,18 @@ def start_ray(address: str | None, dashboard: bool = True) -> str | None:
     kwargs = {"address": address, "logging_level": logging.WARNING, "log_to_driver": True}
     if address is None:
         kwargs |= {"include_dashboard": dashboard, "dashboard_host": "127.0.0.1"}
-        # A new runtime starts one idle worker per CPU for the first driver, which no trial
-        # ever takes: Tune starts every trial actor with a runtime_env of its own, and Ray
-        # hands a worker only to work of the same runtime_env. Each idle worker held ~40 MiB
-        # (PSS) and ~0.7 CPU-s at start-up for nothing, beside the trials on a small machine.
-        os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
-        # Workers inherit the raylet's environment, which is this one. glibc serves each large
-        # tensor from fresh mmap'd pages and unmaps them when it is freed, so a CPU trial page-
-        # faulted ~22 000 times a second (7 % of its time in the kernel, zeroing pages); kept in
-        # the heap, the same memory is reused. Two SRResNet trials at once, 30 s: 650 000 ->
-        # 16 000 faults and 2.1 -> 0.14 CPU-s of system time each.
-        os.environ.setdefault("GLIBC_TUNABLES", MALLOC_TUNABLES)
+    # For the runtime's own processes only (the raylet, and through it every worker), unless
+    # the environment already sets them; this process's environment is left as it was.
+    runtime_env = {} if address is not None else {
+        key: value for key, value in LOCAL_RUNTIME_ENV.items() if key not in os.environ}
+    os.environ.update(runtime_env)
     try:
         context = ray.init(**kwargs)
     except (ConnectionError, ValueError) as exc:
         raise UserError(f"--address {address}: cannot connect to Ray ({exc})") from None
+    finally:
+        for key in runtime_env:
+            del os.environ[key]
     return getattr(context, "dashboard_url", None) or None
 
 

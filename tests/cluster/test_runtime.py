@@ -42,8 +42,11 @@ def _idle_workers() -> list[psutil.Process]:
 
 
 def test_a_local_runtime_starts_no_idle_workers_and_its_workers_keep_freed_memory():
+    before = {key: os.environ.get(key) for key in runtime.LOCAL_RUNTIME_ENV}
     runtime.start_ray(None, dashboard=False)
     try:
+        # Only the runtime's processes get its settings, not this one.
+        assert {key: os.environ.get(key) for key in runtime.LOCAL_RUNTIME_ENV} == before
         time.sleep(4)  # Ray prestarts its idle workers within a second or two of the driver
         assert [" ".join(p.cmdline())[:120] for p in _idle_workers()] == []
         # Work that does need a worker still gets one, which keeps freed memory in its heap.

@@ -86,6 +86,8 @@ def timed(into: dict, key: str):
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return f"{len(value)} records (in the JSON file)"  # e.g. every trial's history
     return str(value)
 
 

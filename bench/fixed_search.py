@@ -113,6 +113,22 @@ def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
     return sum(len(trial) for trial in results), best
 
 
+def trial_histories(experiment: Path, task: str) -> list[dict]:
+    """Each trial's configuration and its metric epoch by epoch, in the order the trials
+    started: what a rung saw of each trial, and where the search went."""
+    metric = SPACES[task].METRIC
+    trials = []
+    for result_file in experiment.glob("trial_*/result.json"):
+        results = _results(result_file)
+        if not results:
+            continue
+        start = results[0]["timestamp"] - results[0]["time_total_s"]
+        config = json.loads((result_file.parent / "params.json").read_text())
+        trials.append((start, {"config": config,
+                               f"{metric}_by_epoch": [r.get(metric) for r in results]}))
+    return [trial for _, trial in sorted(trials, key=lambda pair: pair[0])]
+
+
 def best_trial(experiment: Path, task: str) -> dict:
     """The configuration of the trial that reported the experiment's best metric value."""
     scored = [(_best(task, _results(p)), json.loads((p.parent / "params.json").read_text()))

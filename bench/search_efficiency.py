@@ -24,6 +24,7 @@ from bench.fixed_search import (
     run_fixed,
     search_argv,
     train_alone,
+    trial_histories,
     trial_results,
 )
 from search.config import default_cache_dir
@@ -45,7 +46,8 @@ def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
     trained = Counter(len(results) for results in trial_results(storage / name))
     return {"epochs": epochs, "best_val_auc": best,
             "trials_by_epochs": {str(n): trained[n] for n in sorted(trained)},
-            "search_s": phases["total"] - phases["data"] - phases["ray_start"]}
+            "search_s": phases["total"] - phases["data"] - phases["ray_start"],
+            "trials": trial_histories(storage / name, TASK)}
 
 
 def synchronous_epochs(trials: int, grace: int, reduction_factor: int, max_t: int) -> float:

@@ -11,3 +11,29 @@ from bench.search_efficiency import synchronous_epochs
 ])
 def test_synchronous_epochs_follow_the_rungs(trials, grace, factor, max_t, epochs):
     assert synchronous_epochs(trials, grace, factor, max_t) == pytest.approx(epochs)
+
+
+def _write_trial(experiment, name, start, aucs, model):
+    import json
+
+    folder = experiment / name
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text(json.dumps({"model": model}))
+    lines = [json.dumps({"val_auc": auc, "timestamp": start + 10 * (i + 1),
+                         "time_total_s": 10.0 * (i + 1)}) for i, auc in enumerate(aucs)]
+    (folder / "result.json").write_text("\n".join(lines) + "\n")
+
+
+def test_trial_histories_are_in_start_order_with_every_epoch(tmp_path):
+    from bench.fixed_search import trial_histories
+
+    # Folder names sort the other way round from the start times, as Ray's random ids may.
+    _write_trial(tmp_path, "trial_aaaa", 1_000_100, [0.5, 0.7, 0.8], "resnet34")
+    _write_trial(tmp_path, "trial_ffff", 1_000_000, [0.55], "resnet18")
+    (tmp_path / "trial_0000").mkdir()  # a trial that never reported: left out
+    (tmp_path / "trial_0000" / "result.json").write_text("")
+
+    assert trial_histories(tmp_path, "classify") == [
+        {"config": {"model": "resnet18"}, "val_auc_by_epoch": [0.55]},
+        {"config": {"model": "resnet34"}, "val_auc_by_epoch": [0.5, 0.7, 0.8]},
+    ]

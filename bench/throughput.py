@@ -165,7 +165,7 @@ def _loader(dataset: Dataset, batch_size: int, device: str, workers: int) -> Dat
 
 def classify_throughput(folder: Path, image_size: int | None, batch_size: int, epochs: int,
                         model_name: str, device: str = "cpu", workers: int = 0) -> dict:
-    split = read_class_images(folder, 0.1, 0, image_size)
+    split = read_class_images(folder, None, 0, image_size)
     size = split.train.x.shape[-1]
     x, y, _, _ = classify._tensors(split, device)
     nets = _copies(lambda: build_classifier(model_name, len(split.train.classes)),

@@ -56,7 +56,9 @@ class SearchConfig:
     """classify/anomaly: resize images to this square size on load (None: as stored)."""
     weights_dir: Path | None = None
     """classify/anomaly: folder of local ImageNet weights (<model>.pth) for pretrained nets."""
-    val_fraction: float = 0.1
+    val_fraction: float | None = None
+    """Seeded validation split; None: the data set's own val/ folder where it has one, else
+    10 %. Given, it re-splits even a data set with its own val/ (train/ and val/ pooled)."""
     num_samples: int = 8
     """Trials to run, warm-start points included."""
     max_epochs: int = 6
@@ -114,7 +116,7 @@ class SearchConfig:
             raise UserError(f"--image-size must be at least 16, got {self.image_size}")
         if self.weights_dir is not None and not Path(self.weights_dir).is_dir():
             raise UserError(f"--weights-dir {self.weights_dir}: not a folder")
-        if not 0 < self.val_fraction < 1:
+        if self.val_fraction is not None and not 0 < self.val_fraction < 1:
             raise UserError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if not self.name or "/" in self.name or self.name in (".", ".."):
             raise UserError(f"--name {self.name!r}: must be a plain folder name")

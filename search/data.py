@@ -53,7 +53,8 @@ def cached_default(task: str, count: int, cache_dir: Path) -> Path:
 
 
 def prepare_data(task: str, data: Path | None, sim_count: int, cache_dir: Path,
-                 val_fraction: float, seed: int, image_size: int | None = None) -> PreparedData:
+                 val_fraction: float | None, seed: int,
+                 image_size: int | None = None) -> PreparedData:
     """Load the task's data into compact arrays, split into train and validation."""
     folder = Path(data) if data is not None else cached_default(task, sim_count, cache_dir)
     if task == "superres":

@@ -56,7 +56,9 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         help="bounds of the searched base learning rate of the cyclic schedule")
     add("--max-lr-ratio", type=float, default=10.0,
         help="largest max_lr/base_lr of the cyclic schedule the search tries")
-    add("--val-fraction", type=float, default=0.1, help="seeded validation split")
+    add("--val-fraction", type=float,
+        help="seeded validation split (default: the data's own val/ folder, else 0.1); "
+             "given, it re-splits data with a val/ folder too")
     add("--storage", default="lenstune_results", help="results folder or URI (s3://, gs://)")
     add("--name", help="experiment name; default: TASK-DATE-TIME")
     add("--resume", action="store_true",

@@ -29,6 +29,7 @@ def _run(capsys, *argv):
     (["--task", "superres", "--resume"], "--resume needs --name"),
     (["--task", "superres", "--optuna-storage", "nonsense"], "--optuna-storage nonsense"),
     (["--task", "superres", "--precision", "fp16"], "--precision: invalid choice"),
+    (["--task", "classify", "--val-fraction", "1"], "--val-fraction must be between 0 and 1"),
 ])
 def test_bad_flags(capsys, tmp_path, argv, message):
     code, err = _run(capsys, *argv, "--storage", str(tmp_path))

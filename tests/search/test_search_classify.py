@@ -21,9 +21,11 @@ def _rows(experiment):
 @pytest.fixture(scope="module")
 def searched(classify_data, anomaly_data, tmp_path_factory):
     storage = tmp_path_factory.mktemp("results")
+    # classify asks for a split of its own: its data's val/ folder is pooled and re-split.
     codes = {task: run_main(["--task", task, *SEARCH, "--data", str(data), "--storage",
-                             str(storage), "--name", task])
-             for task, data in (("classify", classify_data), ("anomaly", anomaly_data))}
+                             str(storage), "--name", task, *extra])
+             for task, data, extra in (("classify", classify_data, ["--val-fraction", "0.5"]),
+                                       ("anomaly", anomaly_data, []))}
     return storage, codes
 
 
@@ -68,6 +70,7 @@ def test_evaluate_reproduces_the_search_validation_auc(searched, classify_data, 
     written = next((storage / "classify" / "evaluations").iterdir())
     metrics = json.loads((written / "metrics.json").read_text())
     reported = json.loads((best / "metrics.json").read_text())["metrics"]
+    assert metrics["count"] == 18  # half of the 36 images, as the search asked
     assert metrics["auc"] == pytest.approx(reported["val_auc"], abs=1e-6)
     assert metrics["accuracy"] == pytest.approx(reported["val_acc"], abs=1e-6)
     assert (written / "roc.png").exists() and (written / "confusion.png").exists()

@@ -24,12 +24,22 @@ def test_simulated_anomaly_layout_is_8bit_png(anomaly_data):
 
 
 def test_reader_labels_classes_alphabetically_and_uses_the_val_folder(classify_data):
-    split = read_class_images(classify_data, 0.1, seed=0)
+    split = read_class_images(classify_data, None, seed=0)
     assert split.train.classes == ("no", "sphere", "vort")
     assert len(split.train) == 33 and len(split.val) == 3
     assert sorted(split.val.y.tolist()) == [0, 1, 2]
+    assert all("/val/" in f for f in split.val.files)
     assert split.mean == pytest.approx(split.train.x.mean())
     assert split.std == pytest.approx(split.train.x.std())
+
+
+def test_a_fraction_asked_for_re_splits_a_data_set_with_its_own_val_folder(classify_data):
+    a = read_class_images(classify_data, 0.5, seed=0)
+    assert len(a.train) == 18 and len(a.val) == 18  # train/ and val/ pooled: 12 per class
+    assert np.bincount(a.val.y).tolist() == [6, 6, 6]
+    assert not set(a.train.files) & set(a.val.files)
+    assert {f for f in a.val.files if "/val/" not in f}  # not just the folder's own split
+    assert read_class_images(classify_data, 0.5, seed=0).val.files == a.val.files
 
 
 def test_without_val_folder_the_split_is_stratified_seeded_and_disjoint(anomaly_data):

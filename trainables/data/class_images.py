@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from trainables import __version__
+from trainables.data import split_fraction
 from trainables.data.dataset_folder import METADATA_FILE, parallel_map, staged_folder
 from trainables.data.image_files import IMAGE_SUFFIXES, load_image
 from trainables.data.lensing import LENS_CLASSES, LensingRecipe, simulate_lens_image
@@ -167,21 +168,31 @@ def _read_train_val(root: Path) -> tuple[ClassImages, ClassImages | None]:
     return train, val
 
 
-def read_all_class_images(root: Path) -> ClassImages:
-    """Every image of a class-folder data set (train/ and val/ together, if split)."""
-    train, val = _read_train_val(root)
+def _pooled(train: ClassImages, val: ClassImages | None) -> ClassImages:
     if val is None:
         return train
     return ClassImages(np.concatenate([train.x, val.x]), np.concatenate([train.y, val.y]),
                        train.classes, train.files + val.files)
 
 
-def read_class_images(root: Path, val_fraction: float, seed: int,
+def read_all_class_images(root: Path) -> ClassImages:
+    """Every image of a class-folder data set (train/ and val/ together, if split)."""
+    return _pooled(*_read_train_val(root))
+
+
+def read_class_images(root: Path, val_fraction: float | None, seed: int,
                       image_size: int | None = None) -> ClassSplit:
-    """Read a class-folder data set (with or without train/ and val/), checked, split, resized."""
+    """Read a class-folder data set (with or without train/ and val/), checked, split, resized.
+
+    val_fraction None keeps the data set's own val/ folder, or makes the default seeded split
+    where it has none; a fraction asked for re-splits even a data set with its own val/ (train/
+    and val/ pooled), so that the flag always means what it says.
+    """
     train, val = _read_train_val(root)
+    if val_fraction is not None:
+        train, val = _pooled(train, val), None
     if val is None:
-        train, val = stratified_split(train, val_fraction, seed)
+        train, val = stratified_split(train, split_fraction(val_fraction), seed)
     train, val = resize(train, image_size), resize(val, image_size)
     std = float(train.x.std())
     return ClassSplit(train, val, mean=float(train.x.mean()), std=std if std > 0 else 1.0)

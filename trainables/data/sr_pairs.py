@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trainables import __version__
+from trainables.data import split_fraction
 from trainables.data.dataset_folder import METADATA_FILE, parallel_map, staged_folder
 from trainables.data.image_files import load_image
 from trainables.data.lensing import LensingRecipe, simulate_sr_pair
@@ -103,12 +104,12 @@ def read_sr_pairs(root: Path) -> SRPairs:
     return SRPairs(np.stack(lr_list)[:, None], np.stack(hr_list)[:, None], tuple(ids))
 
 
-def split_sr_pairs(pairs: SRPairs, val_fraction: float, seed: int) -> SRSplit:
-    """A seeded random split; at least one pair on each side."""
+def split_sr_pairs(pairs: SRPairs, val_fraction: float | None, seed: int) -> SRSplit:
+    """A seeded random split (None: the default fraction); at least one pair on each side."""
     n = len(pairs)
     if n < 2:
         raise UserError(f"a superres data set needs at least 2 pairs, found {n}")
-    n_val = min(n - 1, max(1, round(n * val_fraction)))
+    n_val = min(n - 1, max(1, round(n * split_fraction(val_fraction))))
     order = np.random.default_rng(seed).permutation(n)
     return SRSplit(train=pairs.subset(np.sort(order[n_val:])),
                    val=pairs.subset(np.sort(order[:n_val])))

@@ -26,11 +26,11 @@ run() {  # run CAP_SECONDS COMMAND...: at most CAP seconds, less if the session 
     echo "=== $(date +%T) +$(( $(date +%s) - T0 ))s: $* (timeout ${t}s)"
     timeout -k 5 "$t" "$@"; echo "=== rc $? at +$(( $(date +%s) - T0 ))s"; clean
 }
-# 5 first, the main open target: a grace period past the 1-epoch rung's chance ranking
-# (section 5), rungs at 3, 9 and 27 epochs; ~450 s on an H200 by the 9-epoch run's times.
+# 5 first, the main open target. On run 5's data (section 5: 400 images per class at 32x32,
+# half for validation) epoch-3 AUC ranks trials poorly and epoch-9 AUC well, so rungs at 9, 27
+# and 81 epochs; untimed on a GPU (run 5's 27-epoch trials took ~4 min of one CPU core each).
 run 470 python3 -m bench.search_efficiency --gpus-per-trial 0.25 --concurrency 4 --trials 16 \
-    --grace-epochs 3 --epochs 27 --sim-count 800 --image-size 64 --val-fraction 0.25 \
-    --seeds 1 --out "$OUT/search_efficiency.json"
+    --grace-epochs 9 --epochs 81 --seeds 1 --out "$OUT/search_efficiency.json"
 # 2: the classify and superres loops no longer wait for the GPU each step (unmeasured there).
 run 110 python3 -m bench.throughput --device cuda --epochs 5 --sim-count 2000 \
     --out "$OUT/throughput.json"

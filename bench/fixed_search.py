@@ -113,6 +113,11 @@ def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
     return sum(len(trial) for trial in results), best
 
 
+def trial_start(results: list[dict]) -> float:
+    """When a trial started, from its first result (Ray's timestamp less the time it took)."""
+    return results[0]["timestamp"] - results[0]["time_total_s"]
+
+
 def trial_histories(experiment: Path, task: str) -> list[dict]:
     """Each trial's configuration and its metric epoch by epoch, in the order the trials
     started: what a rung saw of each trial, and where the search went."""
@@ -122,9 +127,8 @@ def trial_histories(experiment: Path, task: str) -> list[dict]:
         results = _results(result_file)
         if not results:
             continue
-        start = results[0]["timestamp"] - results[0]["time_total_s"]
         config = json.loads((result_file.parent / "params.json").read_text())
-        trials.append((start, {"config": config,
+        trials.append((trial_start(results), {"config": config,
                                f"{metric}_by_epoch": [r.get(metric) for r in results]}))
     return [trial for _, trial in sorted(trials, key=lambda pair: pair[0])]
 

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import finish, parser, require_cuda
-from bench.fixed_search import run_fixed, search_argv, spread_lrs, trial_results
+from bench.fixed_search import run_fixed, search_argv, spread_lrs, trial_results, trial_start
 from bench.gpu_sampler import GpuSampler
 from search.config import default_cache_dir
 from search.data import prepare_data
@@ -35,7 +35,7 @@ def configs(n: int) -> list[dict]:
 
 def trials_span(results: list[list[dict]]) -> tuple[float, float]:
     """From the first trial's start to the last trial's last result (Ray's timestamps)."""
-    starts = [trial[0]["timestamp"] - trial[0]["time_total_s"] for trial in results if trial]
+    starts = [trial_start(trial) for trial in results if trial]
     ends = [trial[-1]["timestamp"] for trial in results if trial]
     return min(starts), max(ends)
 

@@ -25,6 +25,7 @@ from bench.fixed_search import (
     spread_lrs,
     trial_configs,
     trial_results,
+    trial_start,
 )
 from search.config import default_cache_dir
 from search.data import prepare_data
@@ -95,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             if sorted(c["base_lr"] for c in ran) != sorted(c["base_lr"] for c in fixed):
                 raise RuntimeError("search.run did not run the fixed configurations")
             # Each trial's time in its trainable, in the order the trials started.
-            results = sorted(trial_results(experiment),
-                             key=lambda r: r[0]["timestamp"] - r[0]["time_total_s"])
+            results = sorted(trial_results(experiment), key=trial_start)
             inside = [trial[-1]["time_total_s"] for trial in results]
             phases["inside_trainables"] = sum(inside)
             phases["inside_each"] = inside

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from trainables import __version__
-from trainables.data import split_fraction
+from trainables.data import DEFAULT_VAL_FRACTION, split_fraction
 from trainables.data.dataset_folder import METADATA_FILE, parallel_map, staged_folder
 from trainables.data.image_files import IMAGE_SUFFIXES, load_image
 from trainables.data.lensing import LENS_CLASSES, LensingRecipe, simulate_lens_image
@@ -62,7 +62,7 @@ def _simulate_one(job: tuple) -> tuple[str, int, np.ndarray]:
 
 def write_simulated_classes(
     out: Path, task: str, n_per_class: int, seed: int, recipe: LensingRecipe = LensingRecipe(),
-    val_fraction: float = 0.1, workers: int | None = None, progress: bool = True,
+    val_fraction: float = DEFAULT_VAL_FRACTION, workers: int | None = None, progress: bool = True,
 ) -> Path:
     """Simulate n images per class in the task's published layout, into the new folder `out`.
 

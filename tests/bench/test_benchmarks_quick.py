@@ -7,7 +7,7 @@ import json
 import pytest
 
 BENCHMARKS = ["simulator", "throughput", "search_overhead", "concurrency", "memory",
-              "search_efficiency", "versus_reference"]
+              "search_efficiency", "versus_reference", "layouts"]
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)
@@ -29,6 +29,8 @@ def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, cap
     ("concurrency", ["--features", "8"]),
     ("concurrency", ["--repeats", "0"]),
     ("throughput", ["--sim-count", "3"]),
+    ("layouts", ["--models", "resnet9"]),
+    ("layouts", ["--sizes", "48,150", "--batch-sizes", "1,2,3"]),
 ])
 def test_a_bad_flag_is_one_line_and_exit_2(name, argv, capsys):
     assert importlib.import_module(f"bench.{name}").main(argv) == 2
@@ -41,6 +43,7 @@ def test_a_bad_flag_is_one_line_and_exit_2(name, argv, capsys):
     ("search_overhead", ["--quick", "--gpus-per-trial", "1"]),
     ("search_efficiency", ["--quick", "--gpus-per-trial", "0.5"]),
     ("throughput", ["--quick", "--device", "cuda"]),
+    ("layouts", ["--quick", "--device", "cuda"]),
 ])
 def test_gpu_runs_without_a_gpu_say_so_in_one_line(name, argv, tmp_path, monkeypatch, capsys):
     import torch

@@ -87,7 +87,8 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        if all(not isinstance(v, (dict, list)) for record in value for v in record.values()):
+        if len(value) <= 4 and all(not isinstance(v, (dict, list))
+                                   for record in value for v in record.values()):
             return "; ".join(", ".join(f"{k} {_fmt(v)}" for k, v in record.items())
                              for record in value)  # a few flat rows, e.g. per rung
         return f"{len(value)} records (in the JSON file)"  # e.g. every trial's history

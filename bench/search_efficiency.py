@@ -111,8 +111,9 @@ def seed_spread(config: dict, args, cache: Path, device: str) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     p = parser("search_efficiency", __doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=24,
-                   help="ASHA promotes the first trials to reach a rung with little to compare "
-                        "them with; that excess weighs less the more trials there are")
+                   help="ASHA promotes on the results a rung has seen so far: the first "
+                        "arrivals, and later ones while TPE's proposals improve, pass it "
+                        "more often than 1/rf (16 -> 32 trials: 0.39 -> 0.51 of the epochs)")
     p.add_argument("--epochs", type=int, default=9, help="max epochs of a trial")
     p.add_argument("--grace-epochs", type=int, default=1,
                    help="ASHA's grace period; the longer it is, the less a rung ranks by chance")

@@ -15,18 +15,20 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 
 from bench.common import finish, parser, require_cuda
+from trainables import classify
 from trainables.cyclic_adam import cyclic_adam
 from trainables.errors import UserError, exits_cleanly
-from trainables.models.classifiers import CLASSIFIERS, build_classifier
-from trainables.models.layout import batch_layout, to_layout
+from trainables.models.classifiers import CLASSIFIERS, FAMILIES, build_classifier
+from trainables.models.layout import to_layout
 
 DEFAULT_MODELS = ("resnet18", "resnet34", "resnet50", "efficientnet_b0", "mobilevit_xs")
 
 
 def _steps(model_name: str, size: int, batch_size: int, steps: int, device: str) -> dict:
+    """Median seconds of a classify trial's training step (`classify.train_one_epoch` over one
+    batch, unaugmented) in each layout."""
     torch.manual_seed(0)
     first = build_classifier(model_name, 3)
     x = torch.randn(batch_size, 1, size, size, device=device)
@@ -36,20 +38,19 @@ def _steps(model_name: str, size: int, batch_size: int, steps: int, device: str)
         model = build_classifier(model_name, 3)
         model.load_state_dict(first.state_dict())
         model = to_layout(model.to(device), channels_last)
-        optimizer, scheduler = cyclic_adam(model, 1e-4, 5.0, 0.0, steps + 1)
-        sides[channels_last] = (model, optimizer, scheduler, batch_layout(x, channels_last))
+        cfg = classify.ClassifyTrialConfig(
+            family=next(f for f, names in FAMILIES.items() if model_name in names),
+            model=model_name, batch_size=batch_size, augment=False, device=device,
+            channels_last=channels_last)
+        sides[channels_last] = (model, cfg, *cyclic_adam(model, 1e-4, 5.0, 0.0, steps + 1))
+    gen = torch.Generator().manual_seed(0)
     times: dict[bool, list[float]] = {False: [], True: []}
     for step in range(steps + 1):  # step 0 warms both up (oneDNN primitives, allocator)
         for channels_last in ((False, True) if step % 2 == 0 else (True, False)):
-            model, optimizer, scheduler, batch = sides[channels_last]
+            model, cfg, optimizer, scheduler = sides[channels_last]
             start = time.perf_counter()
-            loss = F.cross_entropy(model(batch), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            if device == "cuda":
-                torch.cuda.synchronize()
+            # Ends with the loss's .item(), which waits for a GPU.
+            classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen)
             if step:
                 times[channels_last].append(time.perf_counter() - start)
     nchw, nhwc = (statistics.median(times[side]) for side in (False, True))

@@ -92,6 +92,8 @@ def _fmt(value) -> str:
             return "; ".join(", ".join(f"{k} {_fmt(v)}" for k, v in record.items())
                              for record in value)  # a few flat rows, e.g. per rung
         return f"{len(value)} records (in the JSON file)"  # e.g. every trial's history
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 

@@ -79,13 +79,20 @@ def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaS
     )
 
 
+def asha_scheduler(task: str, max_epochs: int, grace_epochs: int,
+                   reduction_factor: float) -> ASHAScheduler:
+    """ASHA on the task's metric, one rung step per epoch."""
+    space = SPACES[task]
+    return ASHAScheduler(
+        time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
+        max_t=max_epochs, grace_period=grace_epochs, reduction_factor=reduction_factor,
+    )
+
+
 def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) -> tune.Tuner:
     space = SPACES[cfg.task]
-    scheduler = ASHAScheduler(
-        time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
-        max_t=cfg.max_epochs, grace_period=cfg.grace_epochs,
-        reduction_factor=cfg.reduction_factor,
-    )
+    scheduler = asha_scheduler(cfg.task, cfg.max_epochs, cfg.grace_epochs,
+                               cfg.reduction_factor)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(

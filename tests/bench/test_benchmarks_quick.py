@@ -54,3 +54,13 @@ def test_gpu_runs_without_a_gpu_say_so_in_one_line(name, argv, tmp_path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "GPU" in err[0]
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_figures_print_rounded_with_small_tables_inline():
+    from bench.common import _fmt
+
+    assert _fmt(0.123456) == "0.1235"
+    assert _fmt({"epochs": 7, "share": 0.777777, "by": {"1": 1, "3": 2}}) == (
+        "{epochs: 7, share: 0.7778, by: {1: 1, 3: 2}}")
+    assert _fmt([{"epoch": 3, "auc": 0.51234}]) == "epoch 3, auc 0.5123"
+    assert _fmt([{"auc": 0.5}] * 5) == "5 records (in the JSON file)"

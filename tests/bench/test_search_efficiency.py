@@ -57,3 +57,54 @@ def test_rung_promotions_count_what_asha_let_past_against_the_top_of_all_arrival
         "later_half_minus_first_half": None}
     assert rows[0]["later_half_minus_first_half"] == pytest.approx(0.8 - 0.54)
     assert rung_promotions(trial_histories(tmp_path, "classify"), 3, 3, 3) == []  # no rungs
+
+
+def _histories(curves, batch_sizes=None):
+    return [{"config": {"batch_size": (batch_sizes or [64] * len(curves))[i]},
+             "val_auc_by_epoch": curve} for i, curve in enumerate(curves)]
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_asha_replay_stops_what_ray_asha_would_and_loses_a_late_bloomer(concurrency):
+    from bench.search_efficiency import asha_replay
+
+    # One rung, at epoch 1 of 3. Trial 0 passes with nothing to compare against; trial 1
+    # (0.5 < 0.9) and trial 2 (0.6 < the 2/3 percentile of 0.9 and 0.5, 0.767) stop there;
+    # trial 3 passes. Trial 1 would have ended best: the replay loses it.
+    curves = [[0.9, 0.91, 0.92], [0.5, 0.8, 0.99], [0.6, 0.61, 0.62], [0.95, 0.96, 0.97]]
+    replay = asha_replay(_histories(curves), 1, 3, 3, concurrency)
+    assert replay["epochs"] == 3 + 1 + 1 + 3
+    assert replay["share"] == pytest.approx(8 / 12)
+    assert replay["trials_by_epochs"] == {"1": 2, "3": 2}
+    assert replay["best_val_auc"] == pytest.approx(0.97)
+    assert replay["best_difference"] == pytest.approx(0.97 - 0.99)
+
+
+def test_asha_replay_with_the_grace_period_of_the_whole_run_stops_nothing():
+    from bench.search_efficiency import asha_replay
+
+    curves = [[0.9, 0.5], [0.5, 0.6], [0.1, 0.2]]
+    replay = asha_replay(_histories(curves), 2, 3, 2, 2)
+    assert (replay["epochs"], replay["best_difference"]) == (6, 0.0)
+
+
+def test_asha_replay_refuses_trials_that_were_already_stopped():
+    from bench.search_efficiency import asha_replay
+
+    with pytest.raises(ValueError, match="every trial's 3 epochs"):
+        asha_replay(_histories([[0.5, 0.6, 0.7], [0.5]]), 1, 3, 3, 2)
+
+
+def test_rung_by_value_sets_what_a_rung_favours_beside_what_ends_best():
+    from bench.search_efficiency import rung_by_value
+
+    # Batch 32 leads at the rung (epoch 1) and ends worse; batch 128 the other way round. The
+    # batch-128 trial that was stopped counts at the rung, not among those that ended.
+    curves = [[0.7, 0.8, 0.82], [0.5, 0.8, 0.9], [0.72, 0.75, 0.8], [0.52]]
+    rows = rung_by_value(_histories(curves, [32, 128, 32, 128]), "batch_size", 1, 3)
+    assert rows == [
+        {"value": 32, "trials": 2, "in_later_half": 1, "mean_at_rung": pytest.approx(0.71),
+         "ran_all_epochs": 2, "mean_best_of_those": pytest.approx(0.81)},
+        {"value": 128, "trials": 2, "in_later_half": 1, "mean_at_rung": pytest.approx(0.51),
+         "ran_all_epochs": 1, "mean_best_of_those": pytest.approx(0.9)},
+    ]

@@ -139,7 +139,8 @@ def rung_by_value(histories: list[dict], param: str, rung: int, max_t: int) -> l
     """Per value of one searched parameter: how often the searcher proposed it (in all, and in
     the later half of the search), its trials' mean metric at `rung`, and the mean best of those
     that ran all `max_t` epochs. Set side by side, what a rung favours and what ends best: on
-    the benchmark's data, small batches lead at epoch 3 (more steps an epoch) and trail at 27."""
+    the benchmark's data, batch 32 leads at epoch 3 (four times the steps of batch 128), where
+    batch 128 is still at chance, whatever each ends at."""
     key = f"{SPACES[TASK].METRIC}_by_epoch"
     later = set(range(len(histories) // 2, len(histories)))
     rows = []

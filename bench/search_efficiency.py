@@ -178,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                         "more often than 1/rf (16 -> 32 trials: 0.39 -> 0.51 of the epochs)")
     p.add_argument("--epochs", type=int, default=9, help="max epochs of a trial")
     p.add_argument("--grace-epochs", type=int, default=1,
-                   help="ASHA's grace period; the longer it is, the less a rung ranks by chance")
+                   help="ASHA's grace period; too short and the first rung ranks trials by the "
+                        "optimizer steps taken (small batches lead), not by what ends best")
     p.add_argument("--reduction-factor", type=int, default=3)
     p.add_argument("--sim-count", type=int, default=400, help="simulated images per class")
     p.add_argument("--image-size", type=int, default=32)

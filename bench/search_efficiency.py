@@ -37,6 +37,15 @@ from spaces import SPACES
 from trainables.errors import exits_cleanly
 
 TASK = "classify"
+METRIC = SPACES[TASK].METRIC
+CURVE = f"{METRIC}_by_epoch"
+"""The key of a trial's metric, epoch by epoch, in `trial_histories`."""
+
+
+def _count_by_epochs(epochs) -> dict[str, int]:
+    """How many trials trained each number of epochs, as the JSON keeps it."""
+    trained = Counter(epochs)
+    return {str(n): trained[n] for n in sorted(trained)}
 
 
 def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
@@ -48,9 +57,8 @@ def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
                        grace=grace)
     phases = run_fixed(TASK, None, argv)
     epochs, best = epochs_and_best(storage / name, TASK)
-    trained = Counter(len(results) for results in trial_results(storage / name))
     return {"epochs": epochs, "best_val_auc": best,
-            "trials_by_epochs": {str(n): trained[n] for n in sorted(trained)},
+            "trials_by_epochs": _count_by_epochs(len(r) for r in trial_results(storage / name)),
             "search_s": phases["total"] - phases["data"] - phases["ray_start"],
             "trials": trial_histories(storage / name, TASK)}
 
@@ -83,10 +91,9 @@ def rung_promotions(histories: list[dict], grace: int, reduction_factor: int,
     how much better the later half of the arrivals was than the first: with a searcher that
     learns (TPE), later trials score higher, and ASHA promotes more than 1/rf of them.
     `histories` in start order, as `trial_histories` gives them."""
-    key = f"{SPACES[TASK].METRIC}_by_epoch"
     rows = []
     for rung in asha_rungs(grace, reduction_factor, max_t):
-        reached = [h[key] for h in histories if len(h[key]) >= rung]
+        reached = [h[CURVE] for h in histories if len(h[CURVE]) >= rung]
         if not reached:
             break
         at_rung = np.array([values[rung - 1] for values in reached], dtype=float)
@@ -108,8 +115,7 @@ def asha_replay(histories: list[dict], grace: int, reduction_factor: int, max_t:
     order, every epoch taking as long. Replayed on a no-stopping search's trials it separates
     ASHA's own share of the epochs from what stopping does to the searcher's later proposals
     (the ASHA search's searcher learns from the trials ASHA let finish)."""
-    key = f"{SPACES[TASK].METRIC}_by_epoch"
-    if any(len(h[key]) < max_t for h in histories):
+    if any(len(h[CURVE]) < max_t for h in histories):
         raise ValueError(f"a replay needs every trial's {max_t} epochs: replay a search "
                          "that stopped none")
     scheduler = asha_scheduler(TASK, max_t, grace, reduction_factor)
@@ -124,15 +130,13 @@ def asha_replay(histories: list[dict], grace: int, reduction_factor: int, max_t:
         for index in sorted(running):  # one epoch each: same-length epochs end in start order
             epochs[index] += 1
             result = {"training_iteration": epochs[index],
-                      SPACES[TASK].METRIC: histories[index][key][epochs[index] - 1]}
+                      METRIC: histories[index][CURVE][epochs[index] - 1]}
             if scheduler.on_trial_result(None, running[index], result) == scheduler.STOP:
                 scheduler.on_trial_complete(None, running.pop(index), result)
-    trained = Counter(epochs)
-    best = max(max(h[key][:n]) for h, n in zip(histories, epochs))
+    best = max(max(h[CURVE][:n]) for h, n in zip(histories, epochs))
     return {"epochs": sum(epochs), "share": sum(epochs) / (len(histories) * max_t),
-            "trials_by_epochs": {str(n): trained[n] for n in sorted(trained)},
-            "best_val_auc": best,
-            "best_difference": best - max(max(h[key]) for h in histories)}
+            "trials_by_epochs": _count_by_epochs(epochs), "best_val_auc": best,
+            "best_difference": best - max(max(h[CURVE]) for h in histories)}
 
 
 def rung_by_value(histories: list[dict], param: str, rung: int, max_t: int) -> list[dict]:
@@ -141,18 +145,17 @@ def rung_by_value(histories: list[dict], param: str, rung: int, max_t: int) -> l
     that ran all `max_t` epochs. Set side by side, what a rung favours and what ends best: on
     the benchmark's data, batch 32 leads at epoch 3 (four times the steps of batch 128), where
     batch 128 is still at chance, whatever each ends at."""
-    key = f"{SPACES[TASK].METRIC}_by_epoch"
     later = set(range(len(histories) // 2, len(histories)))
     rows = []
-    values = {h["config"].get(param) for h in histories}
+    proposed = {h["config"].get(param) for h in histories}
     try:
-        values = sorted(values)
+        proposed = sorted(proposed)
     except TypeError:  # mixed types, or a value missing from some configs
-        values = sorted(values, key=str)
-    for value in values:
-        mine = [(i, h[key]) for i, h in enumerate(histories) if h["config"].get(param) == value]
-        at_rung = [values[rung - 1] for _, values in mine if len(values) >= rung]
-        ended = [max(values) for _, values in mine if len(values) >= max_t]
+        proposed = sorted(proposed, key=str)
+    for value in proposed:
+        mine = [(i, h[CURVE]) for i, h in enumerate(histories) if h["config"].get(param) == value]
+        at_rung = [curve[rung - 1] for _, curve in mine if len(curve) >= rung]
+        ended = [max(curve) for _, curve in mine if len(curve) >= max_t]
         rows.append({"value": value, "trials": len(mine),
                      "in_later_half": sum(i in later for i, _ in mine),
                      "mean_at_rung": float(np.mean(at_rung)) if at_rung else None,
@@ -213,8 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         args.trials, args.grace_epochs, args.reduction_factor, args.epochs)
     figures["asha_rung_promotions"] = rung_promotions(
         asha["trials"], args.grace_epochs, args.reduction_factor, args.epochs)
-    figures["asha_replayed_on_no_stopping_trials"] = asha_replay(
-        full["trials"], args.grace_epochs, args.reduction_factor, args.epochs, args.concurrency)
+    if all(len(h[CURVE]) >= args.epochs for h in full["trials"]):
+        figures["asha_replayed_on_no_stopping_trials"] = asha_replay(
+            full["trials"], args.grace_epochs, args.reduction_factor, args.epochs,
+            args.concurrency)
+    else:  # a trial that failed for good ends short: keep the hour's other figures
+        figures["asha_replayed_on_no_stopping_trials"] = (
+            "not replayed: a no-stopping trial ended before its last epoch")
     first_rung = min(args.grace_epochs, args.epochs)
     for leg, run in (("asha", asha), ("no_stopping", full)):
         figures[f"{leg}_batch_size_at_first_rung"] = rung_by_value(

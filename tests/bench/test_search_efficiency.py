@@ -108,3 +108,23 @@ def test_rung_by_value_sets_what_a_rung_favours_beside_what_ends_best():
         {"value": 128, "trials": 2, "in_later_half": 1, "mean_at_rung": pytest.approx(0.51),
          "ran_all_epochs": 1, "mean_best_of_those": pytest.approx(0.9)},
     ]
+
+
+def test_a_no_stopping_trial_that_failed_short_keeps_the_other_figures(tmp_path, monkeypatch):
+    import json
+
+    import bench.search_efficiency as se
+
+    full = _histories([[0.5, 0.6, 0.7], [0.5]])  # the second failed for good after an epoch
+    asha = _histories([[0.5, 0.6, 0.7], [0.4]])
+    legs = {"asha": asha, "full": full}
+    monkeypatch.setattr(se, "search", lambda storage, name, *a: {
+        "epochs": sum(len(h["val_auc_by_epoch"]) for h in legs[name]), "best_val_auc": 0.7,
+        "trials_by_epochs": {}, "search_s": 1.0, "trials": legs[name]})
+    monkeypatch.setattr(se, "best_trial", lambda *a: {"batch_size": 64})
+    monkeypatch.setattr(se, "seed_spread", lambda *a: [0.69])
+    out = tmp_path / "se.json"
+    assert se.main(["--trials", "2", "--epochs", "3", "--out", str(out)]) == 0
+    figures = json.loads(out.read_text())["figures"]
+    assert figures["asha_replayed_on_no_stopping_trials"].startswith("not replayed")
+    assert figures["no_stopping_batch_size_at_first_rung"][0]["trials"] == 2

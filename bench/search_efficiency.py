@@ -1,8 +1,9 @@
 """Search efficiency: TPE + ASHA vs the same number of trials without early stopping.
 
 Two classify searches on the same simulated data and seed, through `search.run`: one with
-ASHA (by default grace 1 epoch, reduction factor 3), one whose grace period is the whole run
-(ASHA then never stops a trial). Reported: the epochs each consumed and the best validation
+ASHA (by default grace 1 epoch, reduction factor 3, and Ray's stopping ASHA; `--asha pause` for
+the promotion-based one), one whose grace period is the whole run (ASHA then never stops a
+trial). Reported: the epochs each consumed and the best validation
 macro AUC each found. Target: the same best AUC within 0.005 using <= 1/3 of the epochs.
 
 An AUC difference means little unless it exceeds what chance alone moves the AUC by, so the
@@ -19,6 +20,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from ray.tune.experiment import Trial
+from ray.tune.search import Searcher
 
 from bench.common import add_gpu_option, finish, parser, training_device
 from bench.fixed_search import (
@@ -30,8 +33,9 @@ from bench.fixed_search import (
     trial_histories,
     trial_results,
 )
-from search.config import default_cache_dir
+from search.config import ASHA_MODES, default_cache_dir
 from search.data import prepare_data
+from search.promotion_asha import PauseAwareLimiter, rung_epochs
 from search.tuner import asha_scheduler
 from spaces import SPACES
 from trainables.errors import exits_cleanly
@@ -50,7 +54,7 @@ def _count_by_epochs(epochs) -> dict[str, int]:
 
 def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
     argv = search_argv(TASK, args.trials, args.epochs, args.concurrency, storage, name, cache,
-                       ["--reduction-factor", str(args.reduction_factor),
+                       ["--reduction-factor", str(args.reduction_factor), "--asha", args.asha,
                         "--gpus-per-trial", str(args.gpus_per_trial),
                         "--sim-count", str(args.sim_count), "--image-size", str(args.image_size),
                         "--val-fraction", str(args.val_fraction), "--seed", str(args.seed)],
@@ -63,21 +67,12 @@ def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
             "trials": trial_histories(storage / name, TASK)}
 
 
-def asha_rungs(grace: int, reduction_factor: int, max_t: int) -> list[int]:
-    """The epochs where ASHA may stop a trial: grace x rf^k below max_t."""
-    rungs, rung = [], grace
-    while rung < max_t:
-        rungs.append(rung)
-        rung *= reduction_factor
-    return rungs
-
-
 def synchronous_epochs(trials: int, grace: int, reduction_factor: int, max_t: int) -> float:
     """The epochs successive halving spends when every rung waits for all its trials: 1/rf^k of
     the trials train from rung k-1 to rung k (ASHA's rungs, then max_t). ASHA, which promotes
     on the results seen so far, spends more."""
     total, previous = 0.0, 0
-    for k, rung in enumerate([*asha_rungs(grace, reduction_factor, max_t), max_t]):
+    for k, rung in enumerate([*rung_epochs(grace, reduction_factor, max_t), max_t]):
         total += trials / reduction_factor ** k * (rung - previous)
         previous = rung
     return total
@@ -92,7 +87,7 @@ def rung_promotions(histories: list[dict], grace: int, reduction_factor: int,
     learns (TPE), later trials score higher, and ASHA promotes more than 1/rf of them.
     `histories` in start order, as `trial_histories` gives them."""
     rows = []
-    for rung in asha_rungs(grace, reduction_factor, max_t):
+    for rung in rung_epochs(grace, reduction_factor, max_t):
         reached = [h[CURVE] for h in histories if len(h[CURVE]) >= rung]
         if not reached:
             break
@@ -108,31 +103,80 @@ def rung_promotions(histories: list[dict], grace: int, reduction_factor: int,
     return rows
 
 
+class _Recorded(Searcher):
+    """Stands for the searcher: the trials to replay are already proposed."""
+
+    def suggest(self, trial_id: str) -> dict:
+        return {}
+
+    def on_trial_complete(self, trial_id: str, result=None, error: bool = False) -> None:
+        pass
+
+
+class _ReplayController:
+    """What a scheduler sees of Tune's controller, over trials that replay recorded curves."""
+
+    def __init__(self, trials: int, concurrency: int) -> None:
+        self.search_alg = self
+        self.searcher = PauseAwareLimiter(_Recorded(), max_concurrent=concurrency)
+        self.total, self.trials = trials, []
+
+    def is_finished(self) -> bool:
+        return len(self.trials) >= self.total
+
+    def get_trials(self) -> list:
+        return self.trials
+
+    def stop_trial(self, trial) -> None:
+        trial.status = Trial.TERMINATED
+        self.searcher.on_trial_complete(trial.trial_id)
+
+    def _mark_trial_to_checkpoint(self, trial) -> None:
+        pass
+
+
 def asha_replay(histories: list[dict], grace: int, reduction_factor: int, max_t: int,
-                concurrency: int) -> dict:
-    """What ASHA alone would spend on these trials: the scheduler `search.run` builds, fed each
-    trial's recorded metric epoch by epoch, `concurrency` trials at a time in their start
-    order, every epoch taking as long. Replayed on a no-stopping search's trials it separates
-    ASHA's own share of the epochs from what stopping does to the searcher's later proposals
-    (the ASHA search's searcher learns from the trials ASHA let finish)."""
+                concurrency: int, mode: str = "stop") -> dict:
+    """What ASHA alone would spend on these trials: the scheduler `search.run` builds for
+    `--asha mode`, fed each trial's recorded metric epoch by epoch, `concurrency` trials at a
+    time, new ones in their start order (pause mode resumes a promoted trial first), every
+    epoch taking as long. Replayed on a no-stopping search's trials it separates ASHA's own
+    share of the epochs from what stopping does to the searcher's later proposals (the ASHA
+    search's searcher learns from the trials ASHA let finish)."""
     if any(len(h[CURVE]) < max_t for h in histories):
         raise ValueError(f"a replay needs every trial's {max_t} epochs: replay a search "
                          "that stopped none")
-    scheduler = asha_scheduler(TASK, max_t, grace, reduction_factor)
-    waiting = list(enumerate(histories))
-    running: dict[int, SimpleNamespace] = {}
+    scheduler = asha_scheduler(TASK, max_t, grace, reduction_factor, mode)
+    controller = _ReplayController(len(histories), concurrency)
     epochs = [0] * len(histories)
-    while waiting or running:
-        while waiting and len(running) < concurrency:
-            index, _ = waiting.pop(0)
-            running[index] = SimpleNamespace(trial_id=str(index))
-            scheduler.on_trial_add(None, running[index])
-        for index in sorted(running):  # one epoch each: same-length epochs end in start order
+    while True:
+        running = [t for t in controller.trials if t.status == Trial.RUNNING]
+        while len(running) < concurrency:
+            trial = scheduler.choose_trial_to_run(controller)
+            if trial is None and not controller.is_finished():
+                trial = SimpleNamespace(trial_id=str(len(controller.trials)), status=None)
+                if controller.searcher.suggest(trial.trial_id) is None:
+                    break
+                controller.trials.append(trial)
+                scheduler.on_trial_add(controller, trial)
+            if trial is None:
+                break
+            trial.status = Trial.RUNNING
+            running.append(trial)
+        if not running:
+            break
+        for trial in sorted(running, key=lambda t: int(t.trial_id)):  # same-length epochs
+            index = int(trial.trial_id)
             epochs[index] += 1
             result = {"training_iteration": epochs[index],
                       METRIC: histories[index][CURVE][epochs[index] - 1]}
-            if scheduler.on_trial_result(None, running[index], result) == scheduler.STOP:
-                scheduler.on_trial_complete(None, running.pop(index), result)
+            decision = scheduler.on_trial_result(controller, trial, result)
+            if decision == scheduler.PAUSE:
+                trial.status = Trial.PAUSED
+            elif decision == scheduler.STOP:
+                trial.status = Trial.TERMINATED
+                controller.searcher.on_trial_complete(trial.trial_id)
+                scheduler.on_trial_complete(controller, trial, result)
     best = max(max(h[CURVE][:n]) for h, n in zip(histories, epochs))
     return {"epochs": sum(epochs), "share": sum(epochs) / (len(histories) * max_t),
             "trials_by_epochs": _count_by_epochs(epochs), "best_val_auc": best,
@@ -184,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="ASHA's grace period; too short and the first rung ranks trials by the "
                         "optimizer steps taken (small batches lead), not by what ends best")
     p.add_argument("--reduction-factor", type=int, default=3)
+    p.add_argument("--asha", choices=ASHA_MODES, default="stop",
+                   help="search.run's --asha: stop (Ray's ASHA) or pause (promotion-based)")
     p.add_argument("--sim-count", type=int, default=400, help="simulated images per class")
     p.add_argument("--image-size", type=int, default=32)
     p.add_argument("--val-fraction", type=float, default=0.5,
@@ -206,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         best_config = best_trial(Path(tmp) / "full", TASK)
         spread = seed_spread(best_config, args, cache, device) + [full["best_val_auc"]]
     figures = {"trials": args.trials, "max_epochs": args.epochs,
-               "grace_epochs": args.grace_epochs,
+               "grace_epochs": args.grace_epochs, "asha": args.asha,
                "concurrency": args.concurrency, "gpus_per_trial": args.gpus_per_trial,
                "reduction_factor": args.reduction_factor, "images_per_class": args.sim_count,
                "image_size": args.image_size, "val_fraction": args.val_fraction}
@@ -219,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     if all(len(h[CURVE]) >= args.epochs for h in full["trials"]):
         figures["asha_replayed_on_no_stopping_trials"] = asha_replay(
             full["trials"], args.grace_epochs, args.reduction_factor, args.epochs,
-            args.concurrency)
+            args.concurrency, args.asha)
     else:  # a trial that failed for good ends short: keep the hour's other figures
         figures["asha_replayed_on_no_stopping_trials"] = (
             "not replayed: a no-stopping trial ended before its last epoch")

@@ -10,6 +10,10 @@ from trainables.errors import UserError
 from trainables.precision import PRECISIONS
 
 TASK_NAMES = ("superres", "classify", "anomaly")
+ASHA_MODES = ("stop", "pause")
+"""What ASHA does with a trial outside its rung's top 1/rf: Ray's ASHAScheduler stops it when
+it arrives; search.promotion_asha pauses it until later arrivals make it top (or the search
+ends)."""
 
 # The defaults of every size-like option, per preset and task. `laptop` finishes on 2 CPU cores
 # in under 10 minutes; `cluster` is the reference scale, for GPUs.
@@ -66,6 +70,9 @@ class SearchConfig:
     """ASHA never stops a trial before this many epochs."""
     reduction_factor: int = 2
     """ASHA keeps the best 1/reduction_factor of the trials at each rung (grace * rf^k epochs)."""
+    asha: str = "stop"
+    """stop: a trial outside the top 1/reduction_factor of its rung stops there (Ray's ASHA);
+    pause: it waits there, and resumes if later arrivals make it top (ASHA as published)."""
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
@@ -93,6 +100,8 @@ class SearchConfig:
                 raise UserError(f"{flag} must be positive, got {value}")
         if self.reduction_factor < 2:
             raise UserError(f"--reduction-factor must be at least 2, got {self.reduction_factor}")
+        if self.asha not in ASHA_MODES:
+            raise UserError(f"--asha {self.asha!r}: unknown; known: {', '.join(ASHA_MODES)}")
         if self.grace_epochs > self.max_epochs:
             raise UserError(f"--grace-epochs {self.grace_epochs} exceeds --max-epochs "
                             f"{self.max_epochs}")

@@ -20,8 +20,51 @@ class PruningAwareOptunaSearch(OptunaSearch):
     def __init__(self, *args, max_t: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._max_t = max_t
+        self._pausing: set[str] = set()
+        self._resumed: dict[str, dict[int, float]] = {}
+        """Trials told PRUNED when first paused, and the values each reported since."""
+
+    def on_pause(self, trial_id: str) -> None:
+        # Told PRUNED once this result is in (the scheduler decides before the searcher hears
+        # of it), as if stopped there: a trial left RUNNING would count for TPE as the worst
+        # of all (constant liar) and never toward its start-up trials.
+        if trial_id in self._ot_trials and trial_id not in self._resumed:
+            self._pausing.add(trial_id)
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if trial_id in self._resumed:  # promoted after its study trial ended: keep its values
+            self._resumed[trial_id][result[TRAINING_ITERATION]] = result[self.metric]
+            return
+        super().on_trial_result(trial_id, result)
+        if trial_id in self._pausing:
+            self._pausing.discard(trial_id)
+            self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
+            self._resumed[trial_id] = {}
+
+    def _record_resumed(self, trial_id: str, result: dict | None, error: bool) -> None:
+        """A promoted trial ends: add it to the study again, with the epochs it ran since."""
+        values = self._resumed.pop(trial_id)
+        step = (result or {}).get(TRAINING_ITERATION)
+        if not error and step is not None and self.metric in result:
+            values[step] = result[self.metric]
+        if not values:  # stopped while it waited: the study has it as it is
+            return
+        first = self._ot_study.get_trials(deepcopy=False)[self._ot_trials[trial_id].number]
+        last = max(values)
+        complete = not error and last >= self._max_t
+        self._ot_study.add_trial(optuna.trial.create_trial(
+            params=first.params, distributions=first.distributions,
+            value=values[last] if complete else None,
+            state=optuna.trial.TrialState.COMPLETE if complete else (
+                optuna.trial.TrialState.FAIL if error else optuna.trial.TrialState.PRUNED),
+            intermediate_values=first.intermediate_values | values,
+            user_attrs=first.user_attrs | {"continues_trial": first.number},
+        ))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
+        self._pausing.discard(trial_id)
+        if trial_id in self._resumed:
+            return self._record_resumed(trial_id, result, error)
         if trial_id not in self._ot_trials or trial_id in self._completed_trials:
             return super().on_trial_complete(trial_id, result, error)
         step = (result or {}).get(TRAINING_ITERATION)

@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 
 from search import storage
-from search.config import PRESETS, TASK_NAMES, SearchConfig, default_cache_dir, preset_defaults
+from search.config import (
+    ASHA_MODES,
+    PRESETS,
+    TASK_NAMES,
+    SearchConfig,
+    default_cache_dir,
+    preset_defaults,
+)
 from search.data import PreparedData, prepare_data
 from search.report import MANIFEST, read_manifest, write_report
 from search.study import default_study_url, open_study_storage
@@ -46,6 +53,10 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     add("--reduction-factor", type=int, default=2,
         help="ASHA keeps the best 1/N of the trials at each rung (rungs at grace * N^k epochs); "
              "3 or 4 stop more, sooner")
+    add("--asha", choices=ASHA_MODES, default="stop",
+        help="a trial outside its rung's top 1/N: stop it there (Ray's ASHA; a rung's first "
+             "arrivals always pass) or pause it there, resuming it from its checkpoint if later "
+             "arrivals make it top 1/N (ASHA as published; fewer epochs for small searches)")
     add("--concurrency", type=int, help="trials running at once")
     add("--cpus-per-trial", type=float, help="CPUs per trial (also its torch threads)")
     add("--gpus-per-trial", type=float, help="GPUs per trial; fractions pack trials on one GPU")
@@ -84,7 +95,7 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         storage=storage.resolve_storage(args.storage), data=args.data,
         val_fraction=args.val_fraction, lr_range=tuple(args.lr_range),
         max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
-        reduction_factor=args.reduction_factor, precision=args.precision,
+        reduction_factor=args.reduction_factor, asha=args.asha, precision=args.precision,
         optuna_storage=args.optuna_storage,
         address=args.address, dashboard=not args.no_dashboard, cache_dir=args.cache_dir,
         weights_dir=args.weights_dir, **(defaults | sizes),

@@ -6,10 +6,11 @@ import os
 from functools import partial
 
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler
+from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
 from search.config import SearchConfig
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
+from search.promotion_asha import PauseAwareLimiter, PromotionASHA
 from search.result_files import CsvResults, JsonResults
 from spaces import SPACES
 from trainables.models.classifiers import CLASSIFIERS, pretrained_weights
@@ -79,10 +80,13 @@ def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaS
     )
 
 
-def asha_scheduler(task: str, max_epochs: int, grace_epochs: int,
-                   reduction_factor: float) -> ASHAScheduler:
+def asha_scheduler(task: str, max_epochs: int, grace_epochs: int, reduction_factor: float,
+                   mode: str = "stop") -> TrialScheduler:
     """ASHA on the task's metric, one rung step per epoch."""
     space = SPACES[task]
+    if mode == "pause":
+        return PromotionASHA(metric=space.METRIC, mode=space.MODE, max_t=max_epochs,
+                             grace_period=grace_epochs, reduction_factor=reduction_factor)
     return ASHAScheduler(
         time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
         max_t=max_epochs, grace_period=grace_epochs, reduction_factor=reduction_factor,
@@ -92,12 +96,16 @@ def asha_scheduler(task: str, max_epochs: int, grace_epochs: int,
 def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) -> tune.Tuner:
     space = SPACES[cfg.task]
     scheduler = asha_scheduler(cfg.task, cfg.max_epochs, cfg.grace_epochs,
-                               cfg.reduction_factor)
+                               cfg.reduction_factor, cfg.asha)
+    searcher = build_searcher(cfg, study_storage)
+    if cfg.asha == "pause":
+        # Tune's own limiter (max_concurrent_trials) counts paused trials as running.
+        searcher = PauseAwareLimiter(searcher, max_concurrent=cfg.concurrency)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=build_searcher(cfg, study_storage), scheduler=scheduler,
-            num_samples=cfg.num_samples, max_concurrent_trials=cfg.concurrency,
+            search_alg=searcher, scheduler=scheduler, num_samples=cfg.num_samples,
+            max_concurrent_trials=None if cfg.asha == "pause" else cfg.concurrency,
             # Reusing actors saves ~3 s per trial, but on a cluster a cached actor can sit on a
             # node that has just died, failing every trial handed to it: reuse only locally.
             reuse_actors=cfg.address is None,

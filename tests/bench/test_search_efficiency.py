@@ -80,6 +80,20 @@ def test_asha_replay_stops_what_ray_asha_would_and_loses_a_late_bloomer(concurre
     assert replay["best_difference"] == pytest.approx(0.97 - 0.99)
 
 
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_paused_asha_replay_holds_back_a_weak_first_arrival(concurrency):
+    from bench.search_efficiency import asha_replay
+
+    # Ray's ASHA lets the first arrival (0.5) run all 3 epochs, and the fourth (0.8, above the
+    # 2/3 percentile of the three before it, 0.7): 10. Paused ASHA promotes the top third of
+    # the four, trial 1 only: 6.
+    curves = [[0.5, 0.5, 0.5], [0.9, 0.9, 0.99], [0.6, 0.6, 0.6], [0.8, 0.8, 0.8]]
+    assert asha_replay(_histories(curves), 1, 3, 3, concurrency)["epochs"] == 10
+    replay = asha_replay(_histories(curves), 1, 3, 3, concurrency, mode="pause")
+    assert replay["trials_by_epochs"] == {"1": 3, "3": 1}
+    assert replay["best_difference"] == 0.0
+
+
 def test_asha_replay_with_the_grace_period_of_the_whole_run_stops_nothing():
     from bench.search_efficiency import asha_replay
 
@@ -128,3 +142,18 @@ def test_a_no_stopping_trial_that_failed_short_keeps_the_other_figures(tmp_path,
     figures = json.loads(out.read_text())["figures"]
     assert figures["asha_replayed_on_no_stopping_trials"].startswith("not replayed")
     assert figures["no_stopping_batch_size_at_first_rung"][0]["trials"] == 2
+
+
+def test_quick_run_with_paused_asha_spends_what_promotion_allows(tmp_path, monkeypatch):
+    import json
+
+    from bench.search_efficiency import main
+
+    # --quick: 3 trials of 3 epochs, one rung at epoch 1 keeping the top third. Paused ASHA
+    # promotes exactly one trial whatever the scores: 1 + 1 + 3 epochs.
+    monkeypatch.chdir(tmp_path)
+    assert main(["--quick", "--asha", "pause", "--out", str(tmp_path / "se.json")]) == 0
+    figures = json.loads((tmp_path / "se.json").read_text())["figures"]
+    assert figures["asha"] == "pause" and figures["asha_epochs"] == 5
+    assert figures["asha_trials_by_epochs"] == {"1": 2, "3": 1}
+    assert figures["asha_replayed_on_no_stopping_trials"]["epochs"] == 5

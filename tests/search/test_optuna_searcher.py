@@ -43,6 +43,27 @@ def test_an_early_stopped_trial_is_pruned_and_a_full_one_complete():
     assert searcher._ot_study.trials[1].intermediate_values == {1: 21.0}
 
 
+def test_a_paused_trial_counts_as_pruned_and_its_promoted_run_is_added_whole():
+    searcher = build_searcher(SearchConfig(task="superres", name="p", max_epochs=4,
+                                           grace_epochs=1, num_samples=2))
+    for trial_id in ("promoted", "waits"):
+        searcher.suggest(trial_id)
+        searcher.on_pause(trial_id)  # PromotionASHA decides before the searcher hears of it
+        searcher.on_trial_result(trial_id, {"val_psnr": 21.0, "training_iteration": 1})
+    study = searcher._ot_study
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.PRUNED] * 2
+    for epoch in (2, 3):
+        searcher.on_trial_result("promoted",
+                                 {"val_psnr": 20.0 + epoch, "training_iteration": epoch})
+    searcher.on_trial_complete("promoted", {"val_psnr": 24.5, "training_iteration": 4})
+    searcher.on_trial_complete("waits")  # stopped where it waited: nothing new to add
+    assert len(study.trials) == 3
+    added = study.trials[2]
+    assert added.state == optuna.trial.TrialState.COMPLETE and added.value == 24.5
+    assert added.intermediate_values == {1: 21.0, 2: 22.0, 3: 23.0, 4: 24.5}
+    assert added.params == study.trials[0].params and added.user_attrs["continues_trial"] == 0
+
+
 @pytest.mark.parametrize("url", ["not a url", "sqlite:////no/such/folder/x.db"])
 def test_bad_study_urls_are_user_errors(url):
     with pytest.raises(UserError, match="--optuna-storage"):

@@ -1,0 +1,212 @@
+"""ASHA as Li et al. (2020) published it: a trial waits at a rung until it earns promotion.
+
+Ray's ASHAScheduler decides once, when a trial reaches a rung, against the trials that reached
+it before: the first arrivals at every rung always pass (they are the top 1/rf of themselves),
+so in a search of a dozen trials the two warm-start configurations ran all their epochs and cost
+a sixth of the budget (docs/benchmarks.md, run 7; ray-project/ray#4401, #32634). Here a trial
+outside the top 1/rf of its rung is paused instead (Tune saves its last checkpoint), and is
+resumed from that checkpoint as soon as later arrivals make it top 1/rf. A free slot goes to a
+promotion before a new trial. When no new trial can come and none runs, the trials still waiting
+are stopped where they are.
+
+A rung ranks trials by the best value each has reported so far, not by the value of the rung's
+epoch: a trial is worth its best epoch (the one its checkpoint, the leaderboard and the best
+model keep), and under a cyclic learning rate the epoch's own value swings with the cycle. On run
+7's no-stopping curves, ranking by the rung epoch's value lost the best trial by 0.032 AUC; by
+the best so far, by 0.0034 (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from ray.tune.experiment import Trial
+from ray.tune.result import TRAINING_ITERATION
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+from ray.tune.search import ConcurrencyLimiter
+
+
+def rung_epochs(grace: int, reduction_factor: int, max_t: int) -> list[int]:
+    """The rungs below max_t: grace * rf^k epochs."""
+    rungs, rung = [], grace
+    while rung < max_t:
+        rungs.append(rung)
+        rung *= reduction_factor
+    return rungs
+
+
+class PauseAwareLimiter(ConcurrencyLimiter):
+    """Tune's ConcurrencyLimiter, not counting a trial while the scheduler has it paused.
+
+    Tune's own limiter counts a paused trial as live, so a search whose running trials all wait
+    at rungs would get no new trial and never end. The scheduler reports pauses through the
+    searcher's on_pause/on_unpause hooks, as Tune's HyperBandForBOHB does for BOHB.
+    """
+
+    def __init__(self, searcher, max_concurrent: int) -> None:
+        super().__init__(searcher, max_concurrent=max_concurrent)
+        self.paused_trials: set[str] = set()
+
+    def running(self) -> int:
+        return len(self.live_trials - self.paused_trials)
+
+    def has_room(self) -> bool:
+        return self.running() < self.max_concurrent
+
+    def suggest(self, trial_id: str):
+        if not self.has_room():
+            return None
+        # The parent checks len(live_trials) against the limit: let it count running trials.
+        limit, self.max_concurrent = self.max_concurrent, self.max_concurrent + len(
+            self.live_trials & self.paused_trials)
+        try:
+            return super().suggest(trial_id)
+        finally:
+            self.max_concurrent = limit
+
+    # Tune's Searcher has no pause hooks (only its BOHB searcher does): pass on those there are.
+    def on_pause(self, trial_id: str) -> None:
+        self.paused_trials.add(trial_id)
+        if hasattr(self.searcher, "on_pause"):
+            self.searcher.on_pause(trial_id)
+
+    def on_unpause(self, trial_id: str) -> None:
+        self.paused_trials.discard(trial_id)
+        if hasattr(self.searcher, "on_unpause"):
+            self.searcher.on_unpause(trial_id)
+
+    def on_trial_complete(self, trial_id: str, result=None, error: bool = False) -> None:
+        self.paused_trials.discard(trial_id)
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        # A resumed experiment restarts its paused trials (Tune requeues them as PENDING).
+        self.paused_trials = set()
+
+
+def _searcher(tune_controller):
+    return getattr(tune_controller.search_alg, "searcher", None)
+
+
+def _limiter(tune_controller) -> PauseAwareLimiter | None:
+    searcher = _searcher(tune_controller)
+    while searcher is not None and not isinstance(searcher, PauseAwareLimiter):
+        searcher = getattr(searcher, "searcher", None)
+    return searcher
+
+
+class PromotionASHA(FIFOScheduler):
+    """Promotion-based asynchronous successive halving over `time_attr` (epochs)."""
+
+    def __init__(self, *, metric: str, mode: str, max_t: int, grace_period: int,
+                 reduction_factor: int, time_attr: str = TRAINING_ITERATION) -> None:
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self._metric, self._mode, self._time_attr = metric, mode, time_attr
+        self._max_t, self._rf = max_t, reduction_factor
+        self._rungs = rung_epochs(grace_period, reduction_factor, max_t)
+        self._scores: dict[int, dict[str, float]] = {rung: {} for rung in self._rungs}
+        """Per rung, the score (higher is better) of every trial that reached it."""
+        self._best: dict[str, float] = {}
+        """Each trial's best score so far."""
+        self._promoted: dict[int, set[str]] = {rung: set() for rung in self._rungs}
+        self._waiting: dict[str, int] = {}
+        """Paused trials not yet promoted, and the rung each waits at."""
+        self._to_resume: list[str] = []
+        """Promoted while paused: each holds a slot of the limiter until it runs again."""
+
+    def _promotable(self, rung: int) -> list[str]:
+        """The rung's top 1/rf so far (best first), less the trials already promoted."""
+        scores = self._scores[rung]
+        top = sorted(scores, key=scores.get, reverse=True)[: len(scores) // self._rf]
+        return [t for t in top if t not in self._promoted[rung]]
+
+    def _fill_slots(self, tune_controller) -> None:
+        """Give free slots to waiting trials that have earned promotion, highest rung first."""
+        limiter = _limiter(tune_controller)
+        for rung in reversed(self._rungs):
+            for trial_id in self._promotable(rung):
+                if self._waiting.get(trial_id) != rung:
+                    continue
+                if limiter is not None and not limiter.has_room():
+                    return
+                self._promoted[rung].add(trial_id)
+                del self._waiting[trial_id]
+                self._to_resume.append(trial_id)
+                if (searcher := _searcher(tune_controller)) is not None:
+                    searcher.on_unpause(trial_id)
+
+    def on_trial_result(self, tune_controller, trial: Trial, result: dict) -> str:
+        if self._time_attr not in result or self._metric not in result:
+            return TrialScheduler.CONTINUE
+        epoch = result[self._time_attr]
+        if epoch >= self._max_t:
+            return TrialScheduler.STOP
+        if trial.trial_id in self._to_resume:
+            self._to_resume.remove(trial.trial_id)  # it runs again
+        score = result[self._metric] if self._mode == "max" else -result[self._metric]
+        if score == score:  # a NaN epoch (a diverged trial) is never its best
+            self._best[trial.trial_id] = max(score, self._best.get(trial.trial_id, score))
+        if epoch not in self._scores:
+            return TrialScheduler.CONTINUE
+        self._scores[epoch][trial.trial_id] = self._best.get(trial.trial_id, float("-inf"))
+        if trial.trial_id in self._promoted[epoch]:
+            return TrialScheduler.CONTINUE  # a result re-reported after a restore
+        if trial.trial_id in self._promotable(epoch):
+            self._promoted[epoch].add(trial.trial_id)
+            self._fill_slots(tune_controller)  # its arrival may have promoted others too
+            return TrialScheduler.CONTINUE
+        self._waiting[trial.trial_id] = epoch
+        if (searcher := _searcher(tune_controller)) is not None:
+            searcher.on_pause(trial.trial_id)
+        self._fill_slots(tune_controller)
+        return TrialScheduler.PAUSE
+
+    def _forget(self, tune_controller, trial: Trial) -> None:
+        self._waiting.pop(trial.trial_id, None)
+        self._best.pop(trial.trial_id, None)
+        if trial.trial_id in self._to_resume:
+            self._to_resume.remove(trial.trial_id)
+        self._fill_slots(tune_controller)
+
+    def on_trial_complete(self, tune_controller, trial: Trial, result: dict) -> None:
+        self._forget(tune_controller, trial)
+
+    def on_trial_error(self, tune_controller, trial: Trial) -> None:
+        self._forget(tune_controller, trial)
+
+    def on_trial_remove(self, tune_controller, trial: Trial) -> None:
+        self._forget(tune_controller, trial)
+
+    def choose_trial_to_run(self, tune_controller) -> Trial | None:
+        trials = tune_controller.get_trials()
+        by_id = {t.trial_id: t for t in trials}
+        for trial_id in self._to_resume:
+            trial = by_id.get(trial_id)
+            if trial is not None and trial.status == Trial.PAUSED:
+                return trial
+        for trial in trials:
+            if trial.status == Trial.PENDING:
+                return trial
+        self._stop_waiting_if_final(tune_controller, trials)
+        return None
+
+    def _stop_waiting_if_final(self, tune_controller, trials: list[Trial]) -> None:
+        """Once no trial can reach a rung any more, nothing waiting can be promoted: stop it."""
+        if not self._waiting or self._to_resume or not tune_controller.search_alg.is_finished():
+            return
+        if any(t.status in (Trial.RUNNING, Trial.PENDING) for t in trials):
+            return
+        # Tune's stop_trial does not mark a trial without an actor for the experiment's saved
+        # state, which would keep it PAUSED there (read back as unfinished): mark it here.
+        controller = getattr(tune_controller, "_tune_controller", tune_controller)
+        for trial in trials:
+            if trial.trial_id in self._waiting and trial.status == Trial.PAUSED:
+                tune_controller.stop_trial(trial)
+                controller._mark_trial_to_checkpoint(trial)
+
+    def debug_string(self) -> str:
+        counts = ", ".join(f"{rung}: {len(self._scores[rung])} reached, "
+                           f"{len(self._promoted[rung])} promoted" for rung in self._rungs)
+        return (f"Using promotion-based ASHA: {len(self._waiting)} trials waiting at rungs "
+                f"(epochs {counts}).")

@@ -1,0 +1,180 @@
+"""PromotionASHA's decisions against a stand-in for Tune's controller, then a whole search."""
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import TrialScheduler
+from ray.tune.search import Searcher
+
+from search.config import SearchConfig
+from search.promotion_asha import PauseAwareLimiter, PromotionASHA, rung_epochs
+from search.run import main as run_main
+from trainables.errors import UserError
+
+CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
+
+
+class Proposals(Searcher):
+    def __init__(self):
+        super().__init__(metric="auc", mode="max")
+        self.completed = []
+
+    def suggest(self, trial_id):
+        return {"x": 1}
+
+    def on_trial_complete(self, trial_id, result=None, error=False):
+        self.completed.append(trial_id)
+
+
+class FakeTrial:
+    def __init__(self, trial_id):
+        self.trial_id, self.status = trial_id, Trial.RUNNING
+
+
+class FakeController:
+    """What PromotionASHA uses of Tune's controller: trials, the searcher, stop_trial."""
+
+    def __init__(self, concurrency=2, total=None):
+        self.search_alg = self
+        self.searcher = PauseAwareLimiter(Proposals(), max_concurrent=concurrency)
+        self.trials, self.total, self.stopped = {}, total, []
+
+    def is_finished(self):
+        return self.total is not None and len(self.trials) >= self.total
+
+    def get_trials(self):
+        return list(self.trials.values())
+
+    def start(self, trial_id):
+        assert self.searcher.suggest(trial_id) is not None, "no room for a new trial"
+        self.trials[trial_id] = FakeTrial(trial_id)
+        return self.trials[trial_id]
+
+    def stop_trial(self, trial):
+        trial.status = Trial.TERMINATED
+        self.stopped.append(trial.trial_id)
+        self.searcher.on_trial_complete(trial.trial_id)
+
+    def _mark_trial_to_checkpoint(self, trial):
+        pass
+
+
+def _report(scheduler, controller, trial, epoch, auc):
+    decision = scheduler.on_trial_result(controller, trial,
+                                         {"training_iteration": epoch, "auc": auc})
+    if decision == PAUSE:
+        trial.status = Trial.PAUSED
+    return decision
+
+
+def _scheduler(mode="max"):
+    return PromotionASHA(metric="auc", mode=mode, max_t=9, grace_period=1, reduction_factor=3)
+
+
+def test_rungs_are_grace_times_powers_of_the_factor_below_max_t():
+    assert rung_epochs(1, 3, 9) == [1, 3]
+    assert rung_epochs(9, 3, 81) == [9, 27]
+    assert rung_epochs(4, 2, 4) == []
+
+
+def test_a_first_arrival_waits_until_later_arrivals_make_it_top_third():
+    scheduler, controller = _scheduler(), FakeController(concurrency=1)
+    first = controller.start("first")
+    assert _report(scheduler, controller, first, 1, 0.9) == PAUSE  # Ray's ASHA lets it pass
+    assert controller.searcher.has_room()  # a paused trial holds no slot
+    second = controller.start("second")
+    assert _report(scheduler, controller, second, 1, 0.6) == PAUSE
+    third = controller.start("third")
+    # The third arrival makes the rung's top third one trial: the first, not the arrival.
+    assert _report(scheduler, controller, third, 1, 0.7) == PAUSE
+    assert not controller.searcher.has_room(), "the freed slot went to the promotion"
+    assert scheduler.choose_trial_to_run(controller) is first
+    first.status = Trial.RUNNING
+    assert _report(scheduler, controller, first, 2, 0.91) == CONTINUE
+    assert scheduler.choose_trial_to_run(controller) is None
+
+
+def test_an_arrival_in_the_top_third_goes_straight_on():
+    scheduler, controller = _scheduler(), FakeController()
+    for trial_id, auc in (("a", 0.5), ("b", 0.6)):
+        _report(scheduler, controller, controller.start(trial_id), 1, auc)
+    assert _report(scheduler, controller, controller.start("c"), 1, 0.8) == CONTINUE
+    assert _report(scheduler, controller, controller.trials["c"], 9, 0.85) == STOP
+
+
+def test_min_mode_promotes_the_lowest():
+    scheduler, controller = _scheduler("min"), FakeController(concurrency=1)
+    for trial_id, loss in (("low", 0.1), ("high", 0.5), ("mid", 0.3)):
+        _report(scheduler, controller, controller.start(trial_id), 1, loss)
+    assert scheduler.choose_trial_to_run(controller).trial_id == "low"
+
+
+def test_a_rung_ranks_trials_by_their_best_epoch_so_far():
+    scheduler = PromotionASHA(metric="auc", mode="max", max_t=9, grace_period=3,
+                              reduction_factor=3)
+    controller = FakeController(concurrency=1)
+    curves = {"swings": [0.6, 0.9, 0.7], "steady": [0.75, 0.78, 0.8], "low": [0.5, 0.5, 0.5]}
+    for trial_id, curve in curves.items():
+        trial = controller.start(trial_id)
+        for epoch, auc in enumerate(curve, 1):
+            decision = _report(scheduler, controller, trial, epoch, auc)
+        assert decision == PAUSE
+    # At epoch 3 "steady" leads (0.8 > 0.7), but "swings" had 0.9 at epoch 2.
+    assert scheduler.choose_trial_to_run(controller).trial_id == "swings"
+
+
+def test_waiting_trials_stop_once_no_trial_can_reach_their_rung():
+    scheduler, controller = _scheduler(), FakeController(total=2)
+    a, b = controller.start("a"), controller.start("b")
+    _report(scheduler, controller, a, 1, 0.5)
+    assert scheduler.choose_trial_to_run(controller) is None
+    assert controller.stopped == [], "b still runs and may reach rung 1"
+    _report(scheduler, controller, b, 1, 0.6)
+    assert scheduler.choose_trial_to_run(controller) is None
+    assert sorted(controller.stopped) == ["a", "b"]
+    assert sorted(controller.searcher.searcher.completed) == ["a", "b"]
+
+
+def test_the_limiter_counts_running_trials_only():
+    limiter = PauseAwareLimiter(Proposals(), max_concurrent=2)
+    assert limiter.suggest("a") and limiter.suggest("b")
+    assert limiter.suggest("c") is None
+    limiter.on_pause("a")
+    assert limiter.suggest("c") is not None and limiter.suggest("d") is None
+    limiter.on_trial_complete("a")  # a paused trial stopped: the searcher hears of it
+    assert limiter.searcher.completed == ["a"] and limiter.running() == 2
+
+
+def test_a_search_with_paused_trials_resumes_them_from_their_checkpoints(sr_data, tmp_path):
+    # 4 trials, rungs at 1 and 2 of 4 epochs, keeping the best half: 2 trials stop at epoch 1,
+    # 1 at epoch 2, 1 runs all 4: 8 epochs, whatever the order in which they arrive.
+    code = run_main(["--task", "superres", "--num-samples", "4", "--max-epochs", "4",
+                     "--grace-epochs", "1", "--reduction-factor", "2", "--asha", "pause",
+                     "--concurrency", "2", "--cpus-per-trial", "1", "--no-dashboard",
+                     "--data", str(sr_data), "--storage", str(tmp_path), "--name", "paused"])
+    assert code == 0, "a waiting trial was left unfinished"
+    experiment = tmp_path / "paused"
+    epochs = {}
+    for result in experiment.glob("trial_*/result.json"):
+        rows = [json.loads(line) for line in result.read_text().splitlines()]
+        iterations = [r["training_iteration"] for r in rows]
+        assert iterations == list(range(1, len(rows) + 1)), "a promoted trial restarted"
+        epochs[result.parent.name] = len(rows)
+    assert sorted(epochs.values()) == [1, 1, 2, 4]
+    leaderboard = (experiment / "leaderboard.md").read_text()
+    assert leaderboard.count("| stopped early |") == 3 and leaderboard.count("| complete |") == 1
+    study = optuna.load_study(study_name="paused", storage=f"sqlite:///{experiment}/optuna.db")
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 1 and sorted(complete[0].intermediate_values) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("bad", ["halve", ""])
+def test_unknown_asha_mode_is_a_one_line_error(bad, capsys, tmp_path: Path):
+    assert run_main(["--task", "superres", "--asha", bad, "--storage", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--asha" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(UserError, match="--asha"):
+        SearchConfig(task="superres", name="x", asha=bad)

@@ -1,6 +1,11 @@
 """PromotionASHA's decisions against a stand-in for Tune's controller, then a whole search."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -12,6 +17,8 @@ from ray.tune.search import Searcher
 from search.config import SearchConfig
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA, rung_epochs
 from search.run import main as run_main
+from trainables.data.lensing import LensingRecipe
+from trainables.data.sr_pairs import write_simulated_sr_pairs
 from trainables.errors import UserError
 
 CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
@@ -157,13 +164,7 @@ def test_a_search_with_paused_trials_resumes_them_from_their_checkpoints(sr_data
                      "--data", str(sr_data), "--storage", str(tmp_path), "--name", "paused"])
     assert code == 0, "a waiting trial was left unfinished"
     experiment = tmp_path / "paused"
-    epochs = {}
-    for result in experiment.glob("trial_*/result.json"):
-        rows = [json.loads(line) for line in result.read_text().splitlines()]
-        iterations = [r["training_iteration"] for r in rows]
-        assert iterations == list(range(1, len(rows) + 1)), "a promoted trial restarted"
-        epochs[result.parent.name] = len(rows)
-    assert sorted(epochs.values()) == [1, 1, 2, 4]
+    assert sorted(_epochs(experiment).values()) == [1, 1, 2, 4]  # none restarted
     leaderboard = (experiment / "leaderboard.md").read_text()
     assert leaderboard.count("| stopped early |") == 3 and leaderboard.count("| complete |") == 1
     study = optuna.load_study(study_name="paused", storage=f"sqlite:///{experiment}/optuna.db")
@@ -178,3 +179,46 @@ def test_unknown_asha_mode_is_a_one_line_error(bad, capsys, tmp_path: Path):
     assert "--asha" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(UserError, match="--asha"):
         SearchConfig(task="superres", name="x", asha=bad)
+
+
+def test_an_interrupted_paused_search_resumes_and_finishes(tmp_path):
+    # Tune saves no scheduler state: on --resume, trials that waited at a rung run on from
+    # their checkpoints. What matters is that the search ends, nothing is left unfinished or
+    # trained twice, and no study trial is left RUNNING.
+    sr_data = write_simulated_sr_pairs(tmp_path / "data", 60, seed=0,
+                                       recipe=LensingRecipe().at_size(64), workers=1,
+                                       progress=False)
+    args = [sys.executable, "-m", "search.run", "--task", "superres", "--num-samples", "4",
+            "--max-epochs", "4", "--grace-epochs", "1", "--reduction-factor", "2",
+            "--asha", "pause", "--concurrency", "1", "--cpus-per-trial", "1", "--no-dashboard",
+            "--seed", "0", "--data", str(sr_data), "--storage", str(tmp_path), "--name", "p"]
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    log = open(tmp_path / "first.log", "w")
+    first = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    experiment = tmp_path / "p"
+    deadline = time.time() + 240
+    while time.time() < deadline and len(_epochs(experiment)) < 2:  # the first one waits
+        assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=120) == 130, (tmp_path / "first.log").read_text()[-3000:]
+    second = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env,
+                            timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    epochs = _epochs(experiment)
+    assert len(epochs) == 4 and all(1 <= n <= 4 for n in epochs.values())
+    leaderboard = (experiment / "leaderboard.md").read_text()
+    assert leaderboard.count("| stopped early |") + leaderboard.count("| complete |") == 4
+    study = optuna.load_study(study_name="p", storage=f"sqlite:///{experiment}/optuna.db")
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+
+
+def _epochs(experiment: Path) -> dict[str, int]:
+    """Each trial's epochs, checking they run 1, 2, ... with none trained twice."""
+    epochs = {}
+    for result in experiment.glob("trial_*/result.json"):
+        iterations = [json.loads(line)["training_iteration"]
+                      for line in result.read_text().splitlines() if line.strip()]
+        assert iterations == list(range(1, len(iterations) + 1)), iterations
+        epochs[result.parent.name] = len(iterations)
+    return epochs

@@ -24,6 +24,10 @@ class PruningAwareOptunaSearch(OptunaSearch):
         self._resumed: dict[str, dict[int, float]] = {}
         """Trials told PRUNED when first paused, and the values each reported since."""
 
+    def __setstate__(self, state: dict) -> None:
+        # A search started before --asha pause existed pickled its searcher without these.
+        self.__dict__.update({"_pausing": set(), "_resumed": {}} | state)
+
     def on_pause(self, trial_id: str) -> None:
         # Told PRUNED once this result is in (the scheduler decides before the searcher hears
         # of it), as if stopped there: a trial left RUNNING would count for TPE as the worst

@@ -112,8 +112,19 @@ def resumed_config(cfg: SearchConfig) -> SearchConfig:
     saved = manifest["search"]
     if saved["task"] != cfg.task:
         raise UserError(f"--name {cfg.name} is a {saved['task']} search, not {cfg.task}")
+    made_in = f"{saved['storage'].rstrip('/')}/{cfg.name}"
+    study_url = manifest.get("optuna_storage")
+    if made_in != cfg.experiment_path and study_url and study_url == default_study_url(made_in):
+        # Ray's saved state holds the Optuna study's SQLite file by its path and opens it when
+        # read back: a moved experiment fails there, a copied one would write to the original.
+        raise UserError(f"--resume: experiment {cfg.name} was made in {made_in}, and its saved "
+                        f"search opens its Optuna study there: resume it in --storage "
+                        f"{saved['storage']}")
     # The data is read again from the folder the search used (for a simulated set, its cache).
-    saved |= {"data": Path(manifest["data"]), "cache_dir": Path(saved["cache_dir"]),
+    # The experiment is where it was found now: it may have moved since (e.g. copied off a
+    # cluster's shared storage).
+    saved |= {"storage": cfg.storage, "data": Path(manifest["data"]),
+              "cache_dir": Path(saved["cache_dir"]),
               "weights_dir": saved["weights_dir"] and Path(saved["weights_dir"]),
               "lr_range": tuple(saved["lr_range"]), "resume": True, "address": cfg.address,
               "dashboard": cfg.dashboard}

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -202,6 +203,16 @@ def test_an_interrupted_paused_search_resumes_and_finishes(tmp_path):
         time.sleep(0.05)
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=120) == 130, (tmp_path / "first.log").read_text()[-3000:]
+    # Moved, it is refused in one line (Ray's saved search opens the study where it was).
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.move(experiment, moved / "p")
+    elsewhere = [*args, "--resume"]
+    elsewhere[elsewhere.index("--storage") + 1] = str(moved)
+    refused = subprocess.run(elsewhere, capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode == 2 and "was made in" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    shutil.move(moved / "p", experiment)
     second = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env,
                             timeout=600)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]

@@ -140,7 +140,8 @@ class PromotionASHA(FIFOScheduler):
         if self._time_attr not in result or self._metric not in result:
             return TrialScheduler.CONTINUE
         epoch = result[self._time_attr]
-        if epoch >= self._max_t:
+        if epoch >= self._max_t or result.get("diverged"):
+            # A diverged trial's last report (trainables) ends it: never pause it to resume.
             return TrialScheduler.STOP
         if trial.trial_id in self._to_resume:
             self._to_resume.remove(trial.trial_id)  # it runs again

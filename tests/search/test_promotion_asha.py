@@ -113,6 +113,14 @@ def test_an_arrival_in_the_top_third_goes_straight_on():
     assert _report(scheduler, controller, controller.trials["c"], 9, 0.85) == STOP
 
 
+def test_a_diverged_trial_stops_even_at_a_rung():
+    scheduler, controller = _scheduler(), FakeController()
+    trial = controller.start("nan")
+    decision = scheduler.on_trial_result(controller, trial, {"training_iteration": 1,
+                                                             "auc": 0.6, "diverged": 1})
+    assert decision == STOP
+
+
 def test_min_mode_promotes_the_lowest():
     scheduler, controller = _scheduler("min"), FakeController(concurrency=1)
     for trial_id, loss in (("low", 0.1), ("high", 0.5), ("mid", 0.3)):

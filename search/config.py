@@ -38,6 +38,11 @@ def preset_defaults(preset: str, task: str) -> dict:
     return PRESETS[preset] | TASK_PRESETS.get((preset, task), {})
 
 
+def experiment_path(storage: str, name: str) -> str:
+    """Where experiment `name` lives in `storage` (a folder or a URI)."""
+    return f"{storage.rstrip('/')}/{name}"
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("LENSTUNE_CACHE", Path.home() / ".cache" / "lenstune"))
 
@@ -136,4 +141,4 @@ class SearchConfig:
 
     @property
     def experiment_path(self) -> str:
-        return f"{self.storage.rstrip('/')}/{self.name}"
+        return experiment_path(self.storage, self.name)

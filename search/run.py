@@ -16,6 +16,7 @@ from search.config import (
     TASK_NAMES,
     SearchConfig,
     default_cache_dir,
+    experiment_path,
     preset_defaults,
 )
 from search.data import PreparedData, prepare_data
@@ -112,7 +113,7 @@ def resumed_config(cfg: SearchConfig) -> SearchConfig:
     saved = manifest["search"]
     if saved["task"] != cfg.task:
         raise UserError(f"--name {cfg.name} is a {saved['task']} search, not {cfg.task}")
-    made_in = f"{saved['storage'].rstrip('/')}/{cfg.name}"
+    made_in = experiment_path(saved["storage"], cfg.name)
     study_url = manifest.get("optuna_storage")
     if made_in != cfg.experiment_path and study_url and study_url == default_study_url(made_in):
         # Ray's saved state holds the Optuna study's SQLite file by its path and opens it when

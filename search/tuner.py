@@ -97,15 +97,14 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
     space = SPACES[cfg.task]
     scheduler = asha_scheduler(cfg.task, cfg.max_epochs, cfg.grace_epochs,
                                cfg.reduction_factor, cfg.asha)
-    searcher = build_searcher(cfg, study_storage)
-    if cfg.asha == "pause":
-        # Tune's own limiter (max_concurrent_trials) counts paused trials as running.
-        searcher = PauseAwareLimiter(searcher, max_concurrent=cfg.concurrency)
+    # In place of Tune's max_concurrent_trials, whose limiter counts paused trials as running
+    # (the same limiter while no trial pauses).
+    searcher = PauseAwareLimiter(build_searcher(cfg, study_storage),
+                                 max_concurrent=cfg.concurrency)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher, scheduler=scheduler, num_samples=cfg.num_samples,
-            max_concurrent_trials=None if cfg.asha == "pause" else cfg.concurrency,
             # Reusing actors saves ~3 s per trial, but on a cluster a cached actor can sit on a
             # node that has just died, failing every trial handed to it: reuse only locally.
             reuse_actors=cfg.address is None,

@@ -9,6 +9,10 @@ resumed from that checkpoint as soon as later arrivals make it top 1/rf. A free 
 promotion before a new trial. When no new trial can come and none runs, the trials still waiting
 are stopped where they are.
 
+Tune saves no scheduler state with an experiment, so the rung records ride in the concurrency
+limiter's saved state (a searcher's state is saved with the trials', in one snapshot). On
+`--resume` a trial that waited at a rung waits there again instead of running on unpromoted.
+
 A rung ranks trials by the best value each has reported so far, not by the value of the rung's
 epoch: a trial is worth its best epoch (the one its checkpoint, the leaderboard and the best
 model keep), and under a cyclic learning rate the epoch's own value swings with the cycle. On run
@@ -17,6 +21,8 @@ the best so far, by 0.0034 (docs/benchmarks.md).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from ray.tune.experiment import Trial
 from ray.tune.result import TRAINING_ITERATION
@@ -33,6 +39,27 @@ def rung_epochs(grace: int, reduction_factor: int, max_t: int) -> list[int]:
     return rungs
 
 
+@dataclass
+class RungRecords:
+    """What PromotionASHA knows of the search so far: all that a resumed search needs back."""
+
+    rungs: list[int]
+    scores: dict[int, dict[str, float]] = field(default_factory=dict)
+    """Per rung, the score (higher is better) of every trial that reached it."""
+    best: dict[str, float] = field(default_factory=dict)
+    """Each trial's best score so far."""
+    promoted: dict[int, set[str]] = field(default_factory=dict)
+    waiting: dict[str, int] = field(default_factory=dict)
+    """Paused trials not yet promoted, and the rung each waits at."""
+    to_resume: list[str] = field(default_factory=list)
+    """Promoted while paused: each holds a slot of the limiter until it runs again."""
+
+    def __post_init__(self) -> None:
+        for rung in self.rungs:
+            self.scores.setdefault(rung, {})
+            self.promoted.setdefault(rung, set())
+
+
 class PauseAwareLimiter(ConcurrencyLimiter):
     """Tune's ConcurrencyLimiter, not counting a trial while the scheduler has it paused.
 
@@ -44,6 +71,8 @@ class PauseAwareLimiter(ConcurrencyLimiter):
     def __init__(self, searcher, max_concurrent: int) -> None:
         super().__init__(searcher, max_concurrent=max_concurrent)
         self.paused_trials: set[str] = set()
+        self.rung_records: RungRecords | None = None
+        """PromotionASHA's records, kept here to be saved with the searcher (see the module)."""
 
     def running(self) -> int:
         return len(self.live_trials - self.paused_trials)
@@ -79,8 +108,10 @@ class PauseAwareLimiter(ConcurrencyLimiter):
 
     def set_state(self, state: dict) -> None:
         super().set_state(state)
-        # A resumed experiment restarts its paused trials (Tune requeues them as PENDING).
-        self.paused_trials = set()
+        if getattr(self, "rung_records", None) is None:
+            # Saved without rung records (by an older lenstune): Tune requeues the paused
+            # trials as PENDING and nothing pauses them again, so they run.
+            self.rung_records, self.paused_trials = None, set()
 
 
 def _searcher(tune_controller):
@@ -105,15 +136,39 @@ class PromotionASHA(FIFOScheduler):
         self._metric, self._mode, self._time_attr = metric, mode, time_attr
         self._max_t, self._rf = max_t, reduction_factor
         self._rungs = rung_epochs(grace_period, reduction_factor, max_t)
-        self._scores: dict[int, dict[str, float]] = {rung: {} for rung in self._rungs}
-        """Per rung, the score (higher is better) of every trial that reached it."""
-        self._best: dict[str, float] = {}
-        """Each trial's best score so far."""
-        self._promoted: dict[int, set[str]] = {rung: set() for rung in self._rungs}
-        self._waiting: dict[str, int] = {}
-        """Paused trials not yet promoted, and the rung each waits at."""
-        self._to_resume: list[str] = []
-        """Promoted while paused: each holds a slot of the limiter until it runs again."""
+        self._set_records(RungRecords(self._rungs))
+        self._attached = False
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "_records" not in state:  # pickled (in tuner.pkl) by an older lenstune
+            self._set_records(RungRecords(self._rungs, self._scores, self._best, self._promoted,
+                                          self._waiting, self._to_resume))
+            self._attached = False
+
+    def _set_records(self, records: RungRecords) -> None:
+        self._records = records
+        self._scores, self._best, self._promoted = records.scores, records.best, records.promoted
+        self._waiting, self._to_resume = records.waiting, records.to_resume
+
+    def on_trial_add(self, tune_controller, trial: Trial) -> None:
+        if not self._attached:
+            self._attach(_limiter(tune_controller))
+        if trial.status == Trial.PENDING and (trial.trial_id in self._waiting
+                                              or trial.trial_id in self._to_resume):
+            # A restored trial that was paused: Tune requeued it as PENDING, which would run it
+            # unpromoted. add_trial files the trial by its status after this call.
+            trial.set_status(Trial.PAUSED)
+
+    def _attach(self, limiter: PauseAwareLimiter | None) -> None:
+        """Take back the records a resumed search saved, and keep ours where they are saved."""
+        self._attached = True
+        if limiter is None:
+            return
+        saved = getattr(limiter, "rung_records", None)  # None from an older lenstune's pickle
+        if saved is not None and saved.rungs == self._rungs:
+            self._set_records(saved)
+        limiter.rung_records = self._records
 
     def _promotable(self, rung: int) -> list[str]:
         """The rung's top 1/rf so far (best first), less the trials already promoted."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,9 +37,10 @@ from bench.fixed_search import (
 from search.config import ASHA_MODES, default_cache_dir
 from search.data import prepare_data
 from search.promotion_asha import PauseAwareLimiter, rung_epochs
+from search.report import MANIFEST, read_manifest
 from search.tuner import asha_scheduler
 from spaces import SPACES
-from trainables.errors import exits_cleanly
+from trainables.errors import UserError, exits_cleanly
 
 TASK = "classify"
 METRIC = SPACES[TASK].METRIC
@@ -52,18 +54,49 @@ def _count_by_epochs(epochs) -> dict[str, int]:
     return {str(n): trained[n] for n in sorted(trained)}
 
 
+def _settings(args, grace: int) -> dict:
+    """search.run's settings (as its manifest keeps them) that a search of this benchmark sets."""
+    return {"num_samples": args.trials, "max_epochs": args.epochs, "grace_epochs": grace,
+            "reduction_factor": args.reduction_factor, "asha": args.asha,
+            "concurrency": args.concurrency, "gpus_per_trial": args.gpus_per_trial,
+            "sim_count": args.sim_count, "image_size": args.image_size,
+            "val_fraction": args.val_fraction, "seed": args.seed}
+
+
+def _resumable(experiment: Path, wanted: dict) -> bool:
+    """Whether a search of these settings is already in `experiment` (--workdir): resume it.
+
+    A resumed search runs on its saved settings, so one saved with others is refused."""
+    if not experiment.exists():
+        return False
+    if not (experiment / MANIFEST).is_file():
+        raise UserError(f"--workdir: {experiment} holds no search to resume (no {MANIFEST}); "
+                        "remove it or give another --workdir")
+    saved = read_manifest(str(experiment))["search"]
+    for key, value in wanted.items():
+        if saved.get(key) != value:
+            raise UserError(f"--workdir: {experiment} is a search with {key} {saved.get(key)!r},"
+                            f" not {value!r}; give another --workdir")
+    return True
+
+
 def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
+    """One search in storage/name; one already there with the same settings is resumed (an
+    unfinished one goes on from its checkpoints, a finished one is only read back)."""
+    resumed = _resumable(storage / name, _settings(args, grace))
     argv = search_argv(TASK, args.trials, args.epochs, args.concurrency, storage, name, cache,
                        ["--reduction-factor", str(args.reduction_factor), "--asha", args.asha,
                         "--gpus-per-trial", str(args.gpus_per_trial),
                         "--sim-count", str(args.sim_count), "--image-size", str(args.image_size),
-                        "--val-fraction", str(args.val_fraction), "--seed", str(args.seed)],
+                        "--val-fraction", str(args.val_fraction), "--seed", str(args.seed),
+                        *(["--resume"] if resumed else [])],
                        grace=grace)
     phases = run_fixed(TASK, None, argv)
     epochs, best = epochs_and_best(storage / name, TASK)
     return {"epochs": epochs, "best_val_auc": best,
             "trials_by_epochs": _count_by_epochs(len(r) for r in trial_results(storage / name)),
             "search_s": phases["total"] - phases["data"] - phases["ray_start"],
+            "resumed": resumed,  # then search_s is this run's part only
             "trials": trial_histories(storage / name, TASK)}
 
 
@@ -238,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=3,
                    help="extra seeds the no-stopping search's best configuration is retrained with")
     p.add_argument("--concurrency", type=int, default=2, help="trials at once in each search")
+    p.add_argument("--workdir", type=Path,
+                   help="keep the two searches here (asha/, full/), not in a temporary folder: "
+                        "run again with the same arguments, an interrupted benchmark resumes "
+                        "its searches and reads back the finished ones")
     add_gpu_option(p)
     args = p.parse_args(argv)
     device = training_device(args.gpus_per_trial)  # no GPU when asked for: say so before starting
@@ -245,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--seeds must be at least 1, got {args.seeds}")
     if args.quick:
         args.trials, args.epochs, args.sim_count, args.image_size, args.seeds = 3, 3, 8, 16, 1
-    with tempfile.TemporaryDirectory() as tmp:
+    with (nullcontext(args.workdir) if args.workdir else tempfile.TemporaryDirectory()) as tmp:
         cache = Path(tmp) / "cache" if args.quick else default_cache_dir()
         asha = search(Path(tmp), "asha", args.grace_epochs, args, cache)
         full = search(Path(tmp), "full", args.epochs, args, cache)

@@ -152,8 +152,34 @@ def test_quick_run_with_paused_asha_spends_what_promotion_allows(tmp_path, monke
     # --quick: 3 trials of 3 epochs, one rung at epoch 1 keeping the top third. Paused ASHA
     # promotes exactly one trial whatever the scores: 1 + 1 + 3 epochs.
     monkeypatch.chdir(tmp_path)
-    assert main(["--quick", "--asha", "pause", "--out", str(tmp_path / "se.json")]) == 0
+    args = ["--quick", "--asha", "pause", "--workdir", str(tmp_path / "work")]
+    assert main([*args, "--out", str(tmp_path / "se.json")]) == 0
     figures = json.loads((tmp_path / "se.json").read_text())["figures"]
     assert figures["asha"] == "pause" and figures["asha_epochs"] == 5
     assert figures["asha_trials_by_epochs"] == {"1": 2, "3": 1}
     assert figures["asha_replayed_on_no_stopping_trials"]["epochs"] == 5
+    assert not figures["asha_resumed"] and not figures["no_stopping_resumed"]
+    # Run again on its --workdir, the finished searches are read back, not run again.
+    assert main([*args, "--out", str(tmp_path / "again.json")]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())["figures"]
+    assert again["asha_resumed"] and again["no_stopping_resumed"]
+    for key in ("asha_epochs", "asha_best_val_auc", "no_stopping_epochs", "no_stopping_trials"):
+        assert again[key] == figures[key]
+
+
+def test_a_workdir_search_made_with_other_settings_is_refused(tmp_path, capsys):
+    import json
+
+    from bench.search_efficiency import main
+
+    experiment = tmp_path / "asha"
+    experiment.mkdir()
+    assert main(["--quick", "--workdir", str(tmp_path)]) == 2
+    assert "holds no search to resume" in capsys.readouterr().err
+    (experiment / "lenstune.json").write_text(json.dumps({"search": {
+        "num_samples": 3, "max_epochs": 3, "grace_epochs": 1, "reduction_factor": 3,
+        "asha": "stop", "concurrency": 2, "gpus_per_trial": 0.0, "sim_count": 8,
+        "image_size": 16, "val_fraction": 0.5, "seed": 0}}))
+    assert main(["--quick", "--workdir", str(tmp_path), "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "seed 0, not 1" in err and len(err.strip().splitlines()) == 1

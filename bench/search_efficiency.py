@@ -80,10 +80,10 @@ def _resumable(experiment: Path, wanted: dict) -> bool:
     return True
 
 
-def search(storage: Path, name: str, grace: int, args, cache: Path) -> dict:
-    """One search in storage/name; one already there with the same settings is resumed (an
-    unfinished one goes on from its checkpoints, a finished one is only read back)."""
-    resumed = _resumable(storage / name, _settings(args, grace))
+def search(storage: Path, name: str, grace: int, args, cache: Path,
+           resumed: bool = False) -> dict:
+    """One search in storage/name; `resumed`, the one already there goes on from its
+    checkpoints (a finished one is only read back)."""
     argv = search_argv(TASK, args.trials, args.epochs, args.concurrency, storage, name, cache,
                        ["--reduction-factor", str(args.reduction_factor), "--asha", args.asha,
                         "--gpus-per-trial", str(args.gpus_per_trial),
@@ -284,8 +284,11 @@ def main(argv: list[str] | None = None) -> int:
         args.trials, args.epochs, args.sim_count, args.image_size, args.seeds = 3, 3, 8, 16, 1
     with (nullcontext(args.workdir) if args.workdir else tempfile.TemporaryDirectory()) as tmp:
         cache = Path(tmp) / "cache" if args.quick else default_cache_dir()
-        asha = search(Path(tmp), "asha", args.grace_epochs, args, cache)
-        full = search(Path(tmp), "full", args.epochs, args, cache)
+        # Both checked before either runs: the first search may take hours.
+        resumed = {name: _resumable(Path(tmp) / name, _settings(args, grace))
+                   for name, grace in (("asha", args.grace_epochs), ("full", args.epochs))}
+        asha = search(Path(tmp), "asha", args.grace_epochs, args, cache, resumed["asha"])
+        full = search(Path(tmp), "full", args.epochs, args, cache, resumed["full"])
         best_config = best_trial(Path(tmp) / "full", TASK)
         spread = seed_spread(best_config, args, cache, device) + [full["best_val_auc"]]
     figures = {"trials": args.trials, "max_epochs": args.epochs,

@@ -172,12 +172,14 @@ def test_a_workdir_search_made_with_other_settings_is_refused(tmp_path, capsys):
 
     from bench.search_efficiency import main
 
-    experiment = tmp_path / "asha"
-    experiment.mkdir()
+    (tmp_path / "asha").mkdir()
     assert main(["--quick", "--workdir", str(tmp_path)]) == 2
     assert "holds no search to resume" in capsys.readouterr().err
+    (tmp_path / "asha").rmdir()
+    experiment = tmp_path / "full"  # checked before the ASHA search, which may take hours
+    experiment.mkdir()
     (experiment / "lenstune.json").write_text(json.dumps({"search": {
-        "num_samples": 3, "max_epochs": 3, "grace_epochs": 1, "reduction_factor": 3,
+        "num_samples": 3, "max_epochs": 3, "grace_epochs": 3, "reduction_factor": 3,
         "asha": "stop", "concurrency": 2, "gpus_per_trial": 0.0, "sim_count": 8,
         "image_size": 16, "val_fraction": 0.5, "seed": 0}}))
     assert main(["--quick", "--workdir", str(tmp_path), "--seed", "1"]) == 2

@@ -136,26 +136,22 @@ class PromotionASHA(FIFOScheduler):
         self._metric, self._mode, self._time_attr = metric, mode, time_attr
         self._max_t, self._rf = max_t, reduction_factor
         self._rungs = rung_epochs(grace_period, reduction_factor, max_t)
-        self._set_records(RungRecords(self._rungs))
+        self._records = RungRecords(self._rungs)
         self._attached = False
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
         if "_records" not in state:  # pickled (in tuner.pkl) by an older lenstune
-            self._set_records(RungRecords(self._rungs, self._scores, self._best, self._promoted,
-                                          self._waiting, self._to_resume))
-            self._attached = False
-
-    def _set_records(self, records: RungRecords) -> None:
-        self._records = records
-        self._scores, self._best, self._promoted = records.scores, records.best, records.promoted
-        self._waiting, self._to_resume = records.waiting, records.to_resume
+            state = dict(state)
+            parts = [state.pop(f"_{part}") for part in
+                     ("scores", "best", "promoted", "waiting", "to_resume")]
+            state |= {"_records": RungRecords(state["_rungs"], *parts), "_attached": False}
+        self.__dict__.update(state)
 
     def on_trial_add(self, tune_controller, trial: Trial) -> None:
         if not self._attached:
             self._attach(_limiter(tune_controller))
-        if trial.status == Trial.PENDING and (trial.trial_id in self._waiting
-                                              or trial.trial_id in self._to_resume):
+        if trial.status == Trial.PENDING and (trial.trial_id in self._records.waiting
+                                              or trial.trial_id in self._records.to_resume):
             # A restored trial that was paused: Tune requeued it as PENDING, which would run it
             # unpromoted. add_trial files the trial by its status after this call.
             trial.set_status(Trial.PAUSED)
@@ -167,27 +163,27 @@ class PromotionASHA(FIFOScheduler):
             return
         saved = getattr(limiter, "rung_records", None)  # None from an older lenstune's pickle
         if saved is not None and saved.rungs == self._rungs:
-            self._set_records(saved)
+            self._records = saved
         limiter.rung_records = self._records
 
     def _promotable(self, rung: int) -> list[str]:
         """The rung's top 1/rf so far (best first), less the trials already promoted."""
-        scores = self._scores[rung]
+        scores = self._records.scores[rung]
         top = sorted(scores, key=scores.get, reverse=True)[: len(scores) // self._rf]
-        return [t for t in top if t not in self._promoted[rung]]
+        return [t for t in top if t not in self._records.promoted[rung]]
 
     def _fill_slots(self, tune_controller) -> None:
         """Give free slots to waiting trials that have earned promotion, highest rung first."""
         limiter = _limiter(tune_controller)
         for rung in reversed(self._rungs):
             for trial_id in self._promotable(rung):
-                if self._waiting.get(trial_id) != rung:
+                if self._records.waiting.get(trial_id) != rung:
                     continue
                 if limiter is not None and not limiter.has_room():
                     return
-                self._promoted[rung].add(trial_id)
-                del self._waiting[trial_id]
-                self._to_resume.append(trial_id)
+                self._records.promoted[rung].add(trial_id)
+                del self._records.waiting[trial_id]
+                self._records.to_resume.append(trial_id)
                 if (searcher := _searcher(tune_controller)) is not None:
                     searcher.on_unpause(trial_id)
 
@@ -198,31 +194,33 @@ class PromotionASHA(FIFOScheduler):
         if epoch >= self._max_t or result.get("diverged"):
             # A diverged trial's last report (trainables) ends it: never pause it to resume.
             return TrialScheduler.STOP
-        if trial.trial_id in self._to_resume:
-            self._to_resume.remove(trial.trial_id)  # it runs again
+        if trial.trial_id in self._records.to_resume:
+            self._records.to_resume.remove(trial.trial_id)  # it runs again
         score = result[self._metric] if self._mode == "max" else -result[self._metric]
         if score == score:  # a NaN epoch (a diverged trial) is never its best
-            self._best[trial.trial_id] = max(score, self._best.get(trial.trial_id, score))
-        if epoch not in self._scores:
+            best = self._records.best
+            best[trial.trial_id] = max(score, best.get(trial.trial_id, score))
+        if epoch not in self._records.scores:
             return TrialScheduler.CONTINUE
-        self._scores[epoch][trial.trial_id] = self._best.get(trial.trial_id, float("-inf"))
-        if trial.trial_id in self._promoted[epoch]:
+        self._records.scores[epoch][trial.trial_id] = self._records.best.get(trial.trial_id,
+                                                                              float("-inf"))
+        if trial.trial_id in self._records.promoted[epoch]:
             return TrialScheduler.CONTINUE  # a result re-reported after a restore
         if trial.trial_id in self._promotable(epoch):
-            self._promoted[epoch].add(trial.trial_id)
+            self._records.promoted[epoch].add(trial.trial_id)
             self._fill_slots(tune_controller)  # its arrival may have promoted others too
             return TrialScheduler.CONTINUE
-        self._waiting[trial.trial_id] = epoch
+        self._records.waiting[trial.trial_id] = epoch
         if (searcher := _searcher(tune_controller)) is not None:
             searcher.on_pause(trial.trial_id)
         self._fill_slots(tune_controller)
         return TrialScheduler.PAUSE
 
     def _forget(self, tune_controller, trial: Trial) -> None:
-        self._waiting.pop(trial.trial_id, None)
-        self._best.pop(trial.trial_id, None)
-        if trial.trial_id in self._to_resume:
-            self._to_resume.remove(trial.trial_id)
+        self._records.waiting.pop(trial.trial_id, None)
+        self._records.best.pop(trial.trial_id, None)
+        if trial.trial_id in self._records.to_resume:
+            self._records.to_resume.remove(trial.trial_id)
         self._fill_slots(tune_controller)
 
     def on_trial_complete(self, tune_controller, trial: Trial, result: dict) -> None:
@@ -237,7 +235,7 @@ class PromotionASHA(FIFOScheduler):
     def choose_trial_to_run(self, tune_controller) -> Trial | None:
         trials = tune_controller.get_trials()
         by_id = {t.trial_id: t for t in trials}
-        for trial_id in self._to_resume:
+        for trial_id in self._records.to_resume:
             trial = by_id.get(trial_id)
             if trial is not None and trial.status == Trial.PAUSED:
                 return trial
@@ -249,7 +247,8 @@ class PromotionASHA(FIFOScheduler):
 
     def _stop_waiting_if_final(self, tune_controller, trials: list[Trial]) -> None:
         """Once no trial can reach a rung any more, nothing waiting can be promoted: stop it."""
-        if not self._waiting or self._to_resume or not tune_controller.search_alg.is_finished():
+        records = self._records
+        if not records.waiting or records.to_resume or not tune_controller.search_alg.is_finished():
             return
         if any(t.status in (Trial.RUNNING, Trial.PENDING) for t in trials):
             return
@@ -257,12 +256,12 @@ class PromotionASHA(FIFOScheduler):
         # state, which would keep it PAUSED there (read back as unfinished): mark it here.
         controller = getattr(tune_controller, "_tune_controller", tune_controller)
         for trial in trials:
-            if trial.trial_id in self._waiting and trial.status == Trial.PAUSED:
+            if trial.trial_id in self._records.waiting and trial.status == Trial.PAUSED:
                 tune_controller.stop_trial(trial)
                 controller._mark_trial_to_checkpoint(trial)
 
     def debug_string(self) -> str:
-        counts = ", ".join(f"{rung}: {len(self._scores[rung])} reached, "
-                           f"{len(self._promoted[rung])} promoted" for rung in self._rungs)
-        return (f"Using promotion-based ASHA: {len(self._waiting)} trials waiting at rungs "
+        counts = ", ".join(f"{rung}: {len(self._records.scores[rung])} reached, "
+                           f"{len(self._records.promoted[rung])} promoted" for rung in self._rungs)
+        return (f"Using promotion-based ASHA: {len(self._records.waiting)} trials waiting at rungs "
                 f"(epochs {counts}).")

@@ -200,11 +200,12 @@ def test_a_search_saved_without_rung_records_runs_its_paused_trials():
 
 
 def test_a_scheduler_pickled_before_rung_records_unpickles_with_them():
-    scheduler = _scheduler()
-    scheduler._waiting["a"] = 1
-    state = scheduler.__getstate__()
-    for new in ("_records", "_attached"):  # what an older lenstune's tuner.pkl lacks
-        del state[new]
+    state = _scheduler().__getstate__()
+    records = state.pop("_records")
+    del state["_attached"]
+    # An older lenstune's tuner.pkl held the records' parts as attributes of their own.
+    state |= {"_scores": records.scores, "_best": {}, "_promoted": records.promoted,
+              "_waiting": {"a": 1}, "_to_resume": []}
     older = pickle.loads(pickle.dumps(state))
     restored = PromotionASHA.__new__(PromotionASHA)
     restored.__setstate__(older)

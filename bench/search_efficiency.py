@@ -13,6 +13,7 @@ data, same split) and reports the spread of its best AUC: the resolution of the 
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 from collections import Counter
@@ -38,6 +39,7 @@ from search.config import ASHA_MODES, default_cache_dir
 from search.data import prepare_data
 from search.promotion_asha import PauseAwareLimiter, rung_epochs
 from search.report import MANIFEST, read_manifest
+from search.run import manifest_settings, parse_args
 from search.tuner import asha_scheduler
 from spaces import SPACES
 from trainables.errors import UserError, exits_cleanly
@@ -54,17 +56,17 @@ def _count_by_epochs(epochs) -> dict[str, int]:
     return {str(n): trained[n] for n in sorted(trained)}
 
 
-def _settings(args, grace: int) -> dict:
-    """search.run's settings (as its manifest keeps them) that a search of this benchmark sets."""
-    return {"num_samples": args.trials, "max_epochs": args.epochs, "grace_epochs": grace,
-            "reduction_factor": args.reduction_factor, "asha": args.asha,
-            "concurrency": args.concurrency, "gpus_per_trial": args.gpus_per_trial,
-            "sim_count": args.sim_count, "image_size": args.image_size,
-            "val_fraction": args.val_fraction, "seed": args.seed}
+def _argv(storage: Path, name: str, grace: int, args, cache: Path) -> list[str]:
+    return search_argv(TASK, args.trials, args.epochs, args.concurrency, storage, name, cache,
+                       ["--reduction-factor", str(args.reduction_factor), "--asha", args.asha,
+                        "--gpus-per-trial", str(args.gpus_per_trial),
+                        "--sim-count", str(args.sim_count), "--image-size", str(args.image_size),
+                        "--val-fraction", str(args.val_fraction), "--seed", str(args.seed)],
+                       grace=grace)
 
 
-def _resumable(experiment: Path, wanted: dict) -> bool:
-    """Whether a search of these settings is already in `experiment` (--workdir): resume it.
+def _resumable(experiment: Path, argv: list[str]) -> bool:
+    """Whether the search `argv` asks for is already in `experiment` (--workdir): resume it.
 
     A resumed search runs on its saved settings, so one saved with others is refused."""
     if not experiment.exists():
@@ -73,9 +75,11 @@ def _resumable(experiment: Path, wanted: dict) -> bool:
         raise UserError(f"--workdir: {experiment} holds no search to resume (no {MANIFEST}); "
                         "remove it or give another --workdir")
     saved = read_manifest(str(experiment))["search"]
+    wanted = json.loads(json.dumps(manifest_settings(parse_args(argv))))  # as JSON reads back
     for key, value in wanted.items():
-        if saved.get(key) != value:
-            raise UserError(f"--workdir: {experiment} is a search with {key} {saved.get(key)!r},"
+        # Where it is, search.run checks itself (a moved experiment is refused there).
+        if key not in ("storage", "resume") and key in saved and saved[key] != value:
+            raise UserError(f"--workdir: {experiment} is a search with {key} {saved[key]!r},"
                             f" not {value!r}; give another --workdir")
     return True
 
@@ -84,13 +88,7 @@ def search(storage: Path, name: str, grace: int, args, cache: Path,
            resumed: bool = False) -> dict:
     """One search in storage/name; `resumed`, the one already there goes on from its
     checkpoints (a finished one is only read back)."""
-    argv = search_argv(TASK, args.trials, args.epochs, args.concurrency, storage, name, cache,
-                       ["--reduction-factor", str(args.reduction_factor), "--asha", args.asha,
-                        "--gpus-per-trial", str(args.gpus_per_trial),
-                        "--sim-count", str(args.sim_count), "--image-size", str(args.image_size),
-                        "--val-fraction", str(args.val_fraction), "--seed", str(args.seed),
-                        *(["--resume"] if resumed else [])],
-                       grace=grace)
+    argv = _argv(storage, name, grace, args, cache) + (["--resume"] if resumed else [])
     phases = run_fixed(TASK, None, argv)
     epochs, best = epochs_and_best(storage / name, TASK)
     return {"epochs": epochs, "best_val_auc": best,
@@ -285,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     with (nullcontext(args.workdir) if args.workdir else tempfile.TemporaryDirectory()) as tmp:
         cache = Path(tmp) / "cache" if args.quick else default_cache_dir()
         # Both checked before either runs: the first search may take hours.
-        resumed = {name: _resumable(Path(tmp) / name, _settings(args, grace))
+        resumed = {name: _resumable(Path(tmp) / name, _argv(Path(tmp), name, grace, args, cache))
                    for name, grace in (("asha", args.grace_epochs), ("full", args.epochs))}
         asha = search(Path(tmp), "asha", args.grace_epochs, args, cache, resumed["asha"])
         full = search(Path(tmp), "full", args.epochs, args, cache, resumed["full"])

@@ -103,7 +103,8 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     )
 
 
-def _settings(cfg: SearchConfig) -> dict:
+def manifest_settings(cfg: SearchConfig) -> dict:
+    """The settings as the manifest keeps them (and --resume reads them back)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()}
 
 
@@ -153,7 +154,7 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
         "val_count": len(data.split.val), "max_epochs": cfg.max_epochs,
         "num_samples": cfg.num_samples, "baseline_name": data.baseline_name,
         "baseline": data.baseline,
-        "optuna_storage": study_url, "study_name": cfg.name, "search": _settings(cfg),
+        "optuna_storage": study_url, "study_name": cfg.name, "search": manifest_settings(cfg),
     }
     storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
 

@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     device = training_device(args.gpus_per_trial)  # no GPU when asked for: say so before starting
     if args.seeds < 1:  # checked before the searches, which take half an hour
         p.error(f"--seeds must be at least 1, got {args.seeds}")
+    if args.workdir is not None and args.workdir.exists() and not args.workdir.is_dir():
+        p.error(f"--workdir {args.workdir} is not a folder")
     if args.quick:
         args.trials, args.epochs, args.sim_count, args.image_size, args.seeds = 3, 3, 8, 16, 1
     with (nullcontext(args.workdir) if args.workdir else tempfile.TemporaryDirectory()) as tmp:

@@ -172,6 +172,9 @@ def test_a_workdir_search_made_with_other_settings_is_refused(tmp_path, capsys):
 
     from bench.search_efficiency import main
 
+    (tmp_path / "file").touch()
+    assert main(["--quick", "--workdir", str(tmp_path / "file")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
     (tmp_path / "asha").mkdir()
     assert main(["--quick", "--workdir", str(tmp_path)]) == 2
     assert "holds no search to resume" in capsys.readouterr().err

@@ -86,9 +86,16 @@ def _results(result_file: Path) -> list[dict]:
     return [json.loads(line) for line in result_file.read_text().splitlines() if line.strip()]
 
 
+def _by_epoch(results: list[dict]) -> list[dict]:
+    """One result per epoch, the last reported: a trial resumed from an older checkpoint than
+    its last (search/checkpoint_repair.py) reports the epochs after that checkpoint again."""
+    latest = {result["training_iteration"]: result for result in results}
+    return [latest[epoch] for epoch in sorted(latest)]
+
+
 def trial_results(experiment: Path) -> list[list[dict]]:
     """Every trial's reported results, epoch by epoch (from Ray's result.json)."""
-    return [_results(p) for p in sorted(experiment.glob("trial_*/result.json"))]
+    return [_by_epoch(_results(p)) for p in sorted(experiment.glob("trial_*/result.json"))]
 
 
 def _pick(task: str):
@@ -104,8 +111,9 @@ def _best(task: str, results: list[dict]) -> float | None:
 
 
 def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
-    """Total epochs the experiment's trials trained, and the best value of the task's metric
-    reported at any epoch of any trial (what the report's best checkpoint holds)."""
+    """Total epochs the experiment's trials trained (an epoch trained again after a resume
+    counts once, as in the search that was not interrupted), and the best value of the task's
+    metric reported at any epoch of any trial (what the report's best checkpoint holds)."""
     results = trial_results(experiment)
     best = _best(task, [r for trial in results for r in trial])
     if best is None:
@@ -129,7 +137,7 @@ def trial_histories(experiment: Path, task: str) -> list[dict]:
             continue
         config = json.loads((result_file.parent / "params.json").read_text())
         trials.append((trial_start(results), {"config": config,
-                               f"{metric}_by_epoch": [r.get(metric) for r in results]}))
+                               f"{metric}_by_epoch": [r.get(metric) for r in _by_epoch(results)]}))
     return [trial for _, trial in sorted(trials, key=lambda pair: pair[0])]
 
 

@@ -28,31 +28,32 @@ def check_writable(storage: str) -> None:
         raise UserError(f"--storage {storage}: not writable ({exc.strerror})") from None
 
 
-def _fs(path: str) -> tuple[pyarrow.fs.FileSystem, str]:
+def filesystem(path: str) -> tuple[pyarrow.fs.FileSystem, str]:
+    """The pyarrow filesystem of a local path or URI, and the path within it."""
     return pyarrow.fs.FileSystem.from_uri(path if "://" in path else os.path.abspath(path))
 
 
 def exists(path: str) -> bool:
-    fs, fs_path = _fs(path)
+    fs, fs_path = filesystem(path)
     return fs.get_file_info(fs_path).type != pyarrow.fs.FileType.NotFound
 
 
 def write_text(path: str, text: str) -> None:
-    fs, fs_path = _fs(path)
+    fs, fs_path = filesystem(path)
     fs.create_dir(os.path.dirname(fs_path), recursive=True)
     with fs.open_output_stream(fs_path) as out:
         out.write(text.encode())
 
 
 def read_text(path: str) -> str:
-    fs, fs_path = _fs(path)
+    fs, fs_path = filesystem(path)
     with fs.open_input_stream(fs_path) as stream:
         return stream.readall().decode()
 
 
 def copy_folder(source_fs: pyarrow.fs.FileSystem, source: str, destination: str) -> None:
     """Replace `destination` with a copy of `source` (e.g. a checkpoint folder)."""
-    fs, fs_path = _fs(destination)
+    fs, fs_path = filesystem(destination)
     if fs.get_file_info(fs_path).type != pyarrow.fs.FileType.NotFound:
         fs.delete_dir(fs_path)
     fs.create_dir(fs_path, recursive=True)

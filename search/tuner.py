@@ -8,6 +8,7 @@ from functools import partial
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
+from search.checkpoint_repair import repair_missing_checkpoints
 from search.config import SearchConfig
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA
@@ -127,6 +128,8 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
 
 def restore_tuner(experiment_path: str, trainable) -> tune.Tuner:
     """Continue an interrupted search: finished trials are kept, unfinished ones resume."""
+    for change in repair_missing_checkpoints(experiment_path):
+        print(f"--resume: {change}", flush=True)
     return tune.Tuner.restore(
         experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
     )

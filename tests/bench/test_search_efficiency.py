@@ -13,6 +13,11 @@ def test_synchronous_epochs_follow_the_rungs(trials, grace, factor, max_t, epoch
     assert synchronous_epochs(trials, grace, factor, max_t) == pytest.approx(epochs)
 
 
+def _epochs_of(aucs):
+    """Numbered 1, 2, ...; (epoch, auc) pairs are taken as they are (an epoch reported twice)."""
+    return [a if isinstance(a, tuple) else (i + 1, a) for i, a in enumerate(aucs)]
+
+
 def _write_trial(experiment, name, start, aucs, model):
     import json
 
@@ -20,7 +25,8 @@ def _write_trial(experiment, name, start, aucs, model):
     folder.mkdir(parents=True)
     (folder / "params.json").write_text(json.dumps({"model": model}))
     lines = [json.dumps({"val_auc": auc, "timestamp": start + 10 * (i + 1),
-                         "time_total_s": 10.0 * (i + 1)}) for i, auc in enumerate(aucs)]
+                         "time_total_s": 10.0 * (i + 1), "training_iteration": epoch})
+             for i, (epoch, auc) in enumerate(_epochs_of(aucs))]
     (folder / "result.json").write_text("\n".join(lines) + "\n")
 
 
@@ -37,6 +43,15 @@ def test_trial_histories_are_in_start_order_with_every_epoch(tmp_path):
         {"config": {"model": "resnet18"}, "val_auc_by_epoch": [0.55]},
         {"config": {"model": "resnet34"}, "val_auc_by_epoch": [0.5, 0.7, 0.8]},
     ]
+
+
+def test_an_epoch_reported_again_after_a_resume_counts_once_with_its_last_value(tmp_path):
+    from bench.fixed_search import trial_histories
+
+    # Resumed from its epoch-1 checkpoint after epoch 3's was lost: epochs 2 and 3 again.
+    _write_trial(tmp_path, "trial_a", 1_000_000, [0.5, 0.6, 0.7, (2, 0.65), (3, 0.75)], "r")
+    assert trial_histories(tmp_path, "classify") == [
+        {"config": {"model": "r"}, "val_auc_by_epoch": [0.5, 0.65, 0.75]}]
 
 
 def test_rung_promotions_count_what_asha_let_past_against_the_top_of_all_arrivals(tmp_path):

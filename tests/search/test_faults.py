@@ -1,11 +1,13 @@
-"""A trial that crashes is retried from its last checkpoint, not from scratch."""
+"""A trial that crashes is retried from its last checkpoint, not from scratch; a resumed search
+whose saved state names a deleted checkpoint resumes from the newest one left."""
 
 import csv
 import json
+import shutil
 
 from cluster.runtime import start_ray, stop_ray
 from search.config import SearchConfig
-from search.tuner import build_trainable, build_tuner
+from search.tuner import build_trainable, build_tuner, restore_tuner
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
 from trainables.tune_adapter import run_trial
 
@@ -55,3 +57,53 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
     (progress,) = (tmp_path / "faults").glob("trial_*/progress.csv")
     with progress.open() as rows:
         assert [int(row["epoch"]) for row in csv.DictReader(rows)] == [1, 2, 3]
+
+
+def test_a_search_stopped_after_tune_deleted_a_checkpoint_its_state_names_resumes(
+        sr_data, tmp_path, capsys):
+    # Tune deletes a displaced checkpoint at once but saves the experiment state now and then; a
+    # search killed in between names a checkpoint that is gone (ray-project/ray#27790). Here a
+    # trial dies at epoch 4 on every try (ending in ERROR with checkpoints up to epoch 3), then
+    # the checkpoint its state names last is deleted, as that race leaves it.
+    dying = tmp_path / "dying"
+    dying.write_text("until resumed")
+
+    def dies_at_epoch_4(config, data, settings):
+        import ray.tune
+
+        real_report = ray.tune.report
+
+        def report(metrics, checkpoint=None):
+            if metrics["epoch"] == 4 and dying.exists():
+                raise RuntimeError("injected crash at epoch 4")
+            real_report(metrics, checkpoint=checkpoint)
+
+        ray.tune.report = report
+        try:
+            run_trial(config, data, settings)
+        finally:
+            ray.tune.report = real_report
+
+    cfg = SearchConfig(task="superres", name="gone", storage=str(tmp_path), num_samples=1,
+                       max_epochs=5, grace_epochs=5, concurrency=1, dashboard=False)
+    split = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0)
+    experiment = tmp_path / "gone"
+    start_ray(None, dashboard=False)
+    try:
+        first = build_tuner(cfg, build_trainable(cfg, split, dies_at_epoch_4), cfg.storage).fit()
+        assert first.errors
+        (trial,) = experiment.glob("trial_*")
+        checkpoints = sorted(trial.glob("checkpoint_*"))
+        assert checkpoints[-1].name == "checkpoint_000002" and len(checkpoints) > 1
+        shutil.rmtree(checkpoints[-1])
+        dying.unlink()
+        resumed = restore_tuner(str(experiment), build_trainable(cfg, split, dies_at_epoch_4)).fit()
+    finally:
+        stop_ray()
+    fallback = int(checkpoints[-2].name.split("_")[1]) + 1  # the newest one left
+    assert not resumed.errors and resumed[0].metrics["epoch"] == 5
+    assert (f"--resume: trial {trial.name.removeprefix('trial_')}: the checkpoint of epoch 3 is "
+            f"gone from storage; it resumes from epoch {fallback}") in capsys.readouterr().out
+    epochs = [json.loads(line)["epoch"] for line in (trial / "result.json").read_text().splitlines()
+              if line.strip()]
+    assert epochs == [1, 2, 3, *range(fallback + 1, 6)]

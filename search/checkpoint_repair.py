@@ -1,0 +1,72 @@
+"""Resuming a search whose saved state names a checkpoint that is gone.
+
+Tune keeps a trial's CHECKPOINTS_KEPT best checkpoints and its latest. Registering a new one
+deletes the one it displaces at once, but the experiment state that lists each trial's
+checkpoints is saved only every so often. A search killed in between (a lost node, a restarted
+machine) is read back naming a checkpoint that no longer exists: the trial fails on it at every
+retry and ends in ERROR, its epochs lost (ray-project/ray#27790; it cost run 10 of
+docs/benchmarks.md a trial 61 epochs in).
+
+Before Tune reads the state back, the checkpoints missing from storage are struck from each
+trial's saved record, and its latest becomes the newest one left, consistent with the results
+saved in the same snapshot. The trial resumes from there and trains the epochs after it again
+(its result.json then holds both reports of those epochs); with none left, it starts over.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ray.train._internal.checkpoint_manager import _CheckpointManager, _TrainingResult
+from ray.tune.execution.experiment_state import _find_newest_experiment_checkpoint
+from ray.tune.result import TRAINING_ITERATION
+from ray.tune.trainable.metadata import _TrainingRunMetadata
+
+from search import storage
+
+
+def repair_missing_checkpoints(experiment_path: str) -> list[str]:
+    """Rewrite the newest saved experiment state so that no trial resumes from a checkpoint
+    missing from storage; one line per trial changed, saying from where it resumes."""
+    fs, root = storage.filesystem(experiment_path)
+    state_path = _find_newest_experiment_checkpoint(root, fs=fs)
+    if state_path is None:
+        return []
+    with fs.open_input_stream(state_path) as stream:
+        state = json.loads(stream.readall())
+
+    def on_storage(result: _TrainingResult) -> bool:
+        # The state holds the paths the checkpoints had when saved; Tune maps them into a moved
+        # experiment by the trial folder, as here.
+        trial_dir, checkpoint_dir = result.checkpoint.path.rstrip("/").split("/")[-2:]
+        return storage.exists(f"{experiment_path}/{trial_dir}/{checkpoint_dir}")
+
+    changes = []
+    for entry in state["trial_data"]:
+        metadata = _TrainingRunMetadata.from_json_state(entry[1])
+        change = _fall_back(metadata.checkpoint_manager, on_storage)
+        if change:
+            entry[1] = metadata.get_json_state()
+            changes.append(f"trial {json.loads(entry[0])['trial_id']}: {change}")
+    if changes:
+        with fs.open_output_stream(state_path) as out:
+            out.write(json.dumps(state).encode())
+    return changes
+
+
+def _epoch(result: _TrainingResult) -> int:
+    return result.metrics.get(TRAINING_ITERATION, 0)
+
+
+def _fall_back(manager: _CheckpointManager | None, on_storage) -> str | None:
+    """Strike the missing checkpoints from a trial's record (Tune's checkpoint manager keeps
+    them in private fields, with no public way to drop one); what changed, or None."""
+    latest = manager and manager._latest_checkpoint_result
+    if latest is None or on_storage(latest):
+        return None
+    kept = [result for result in manager._checkpoint_results if on_storage(result)]
+    manager._checkpoint_results = kept
+    manager._latest_checkpoint_result = max(kept, key=_epoch, default=None)
+    resumes = (f"resumes from epoch {_epoch(manager._latest_checkpoint_result)}" if kept
+               else "starts over")
+    return f"the checkpoint of epoch {_epoch(latest)} is gone from storage; it {resumes}"

@@ -12,26 +12,15 @@ from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
 from trainables.tune_adapter import run_trial
 
 
-def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_data, tmp_path):
-    marker = tmp_path / "crashed-once"
-
-    def flaky(config, data, settings):
-        # The trial dies (once) as it finishes epoch 2, before that epoch is reported.
+def _run_trial_checking(check):
+    """run_trial, calling check(metrics) before each epoch is reported (to crash there)."""
+    def trial(config, data, settings):
         import ray.tune
 
         real_report = ray.tune.report
 
         def report(metrics, checkpoint=None):
-            if metrics["epoch"] == 2 and not marker.exists():
-                marker.write_text("crashed")
-                # As if the experiment folder had last been synced to storage before epoch 1
-                # was logged (the race that once lost the epoch-1 line): the retry must keep
-                # the driver's own, newer result.json.
-                synced = tmp_path / "faults" / f"trial_{ray.tune.get_context().get_trial_id()}"
-                synced.mkdir(parents=True, exist_ok=True)
-                for name in ("result.json", "progress.csv"):
-                    (synced / name).write_text("")
-                raise RuntimeError("injected crash at epoch 2")
+            check(metrics)
             real_report(metrics, checkpoint=checkpoint)
 
         ray.tune.report = report
@@ -40,6 +29,28 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
         finally:
             ray.tune.report = real_report
 
+    return trial
+
+
+def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_data, tmp_path):
+    marker = tmp_path / "crashed-once"
+
+    def crash_once_at_epoch_2(metrics):
+        # The trial dies (once) as it finishes epoch 2, before that epoch is reported.
+        import ray.tune
+
+        if metrics["epoch"] == 2 and not marker.exists():
+            marker.write_text("crashed")
+            # As if the experiment folder had last been synced to storage before epoch 1 was
+            # logged (the race that once lost the epoch-1 line): the retry must keep the
+            # driver's own, newer result.json.
+            synced = tmp_path / "faults" / f"trial_{ray.tune.get_context().get_trial_id()}"
+            synced.mkdir(parents=True, exist_ok=True)
+            for name in ("result.json", "progress.csv"):
+                (synced / name).write_text("")
+            raise RuntimeError("injected crash at epoch 2")
+
+    flaky = _run_trial_checking(crash_once_at_epoch_2)
     cfg = SearchConfig(task="superres", name="faults", storage=str(tmp_path), num_samples=1,
                        max_epochs=3, grace_epochs=3, concurrency=1, dashboard=False)
     split = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0)
@@ -68,22 +79,11 @@ def test_a_search_stopped_after_tune_deleted_a_checkpoint_its_state_names_resume
     dying = tmp_path / "dying"
     dying.write_text("until resumed")
 
-    def dies_at_epoch_4(config, data, settings):
-        import ray.tune
+    def die_at_epoch_4(metrics):
+        if metrics["epoch"] == 4 and dying.exists():
+            raise RuntimeError("injected crash at epoch 4")
 
-        real_report = ray.tune.report
-
-        def report(metrics, checkpoint=None):
-            if metrics["epoch"] == 4 and dying.exists():
-                raise RuntimeError("injected crash at epoch 4")
-            real_report(metrics, checkpoint=checkpoint)
-
-        ray.tune.report = report
-        try:
-            run_trial(config, data, settings)
-        finally:
-            ray.tune.report = real_report
-
+    dies_at_epoch_4 = _run_trial_checking(die_at_epoch_4)
     cfg = SearchConfig(task="superres", name="gone", storage=str(tmp_path), num_samples=1,
                        max_epochs=5, grace_epochs=5, concurrency=1, dashboard=False)
     split = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0)

@@ -19,6 +19,7 @@ import json
 
 from ray.train._internal.checkpoint_manager import _CheckpointManager, _TrainingResult
 from ray.tune.execution.experiment_state import _find_newest_experiment_checkpoint
+from ray.tune.experiment import Trial
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.trainable.metadata import _TrainingRunMetadata
 
@@ -26,8 +27,8 @@ from search import storage
 
 
 def repair_missing_checkpoints(experiment_path: str) -> list[str]:
-    """Rewrite the newest saved experiment state so that no trial resumes from a checkpoint
-    missing from storage; one line per trial changed, saying from where it resumes."""
+    """Rewrite the newest saved experiment state so that no unfinished trial resumes from a
+    checkpoint missing from storage; one line per trial changed, saying from where it resumes."""
     fs, root = storage.filesystem(experiment_path)
     state_path = _find_newest_experiment_checkpoint(root, fs=fs)
     if state_path is None:
@@ -43,14 +44,21 @@ def repair_missing_checkpoints(experiment_path: str) -> list[str]:
 
     changes = []
     for entry in state["trial_data"]:
+        trial = json.loads(entry[0])
+        if trial["status"] == Trial.TERMINATED:
+            continue  # not run again: its record stays as it is
         metadata = _TrainingRunMetadata.from_json_state(entry[1])
         change = _fall_back(metadata.checkpoint_manager, on_storage)
         if change:
             entry[1] = metadata.get_json_state()
-            changes.append(f"trial {json.loads(entry[0])['trial_id']}: {change}")
+            changes.append(f"trial {trial['trial_id']}: {change}")
     if changes:
-        with fs.open_output_stream(state_path) as out:
+        # Written beside it and moved over it, so that a crash here cannot leave a torn state
+        # (the name does not match the pattern Tune reads the state by).
+        staged = f"{state_path}.repaired"
+        with fs.open_output_stream(staged) as out:
             out.write(json.dumps(state).encode())
+        fs.move(staged, state_path)
     return changes
 
 

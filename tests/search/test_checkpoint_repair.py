@@ -11,7 +11,7 @@ def _manager(tmp_path, epochs):
     manager = _CheckpointManager(tune.CheckpointConfig())  # keeps all: nothing deleted here
     for epoch in epochs:
         folder = tmp_path / f"checkpoint_{epoch - 1:06d}"
-        folder.mkdir()
+        folder.mkdir(parents=True)
         manager.register_checkpoint(_TrainingResult(
             tune.Checkpoint.from_directory(str(folder)), {"training_iteration": epoch}))
     return manager
@@ -42,3 +42,33 @@ def test_a_trial_with_no_checkpoint_left_starts_over(tmp_path):
 def test_a_trial_that_never_checkpointed_is_left_alone(tmp_path):
     assert _fall_back(_CheckpointManager(tune.CheckpointConfig()), lambda result: False) is None
     assert _fall_back(None, lambda result: False) is None
+
+
+def test_the_saved_state_is_rewritten_for_unfinished_trials_only(tmp_path):
+    import json
+
+    from ray.tune.trainable.metadata import _TrainingRunMetadata
+
+    from search.checkpoint_repair import repair_missing_checkpoints
+
+    # A state as Tune saves one: per trial, its JSON and its run metadata's (checkpoints named
+    # by their paths when saved, here under another folder, as for a moved experiment).
+    entries = []
+    for trial_id, status in (("done", "TERMINATED"), ("running", "RUNNING")):
+        (tmp_path / f"trial_{trial_id}" / "checkpoint_000000").mkdir(parents=True)
+        metadata = _TrainingRunMetadata()
+        metadata.checkpoint_manager = _manager(tmp_path / "was" / f"trial_{trial_id}", [1, 2])
+        entries.append([json.dumps({"trial_id": trial_id, "status": status}),
+                        metadata.get_json_state()])
+    state_file = tmp_path / "experiment_state-2026-11-27_00-00-00.json"
+    state_file.write_text(json.dumps({"trial_data": entries, "runner_data": {}}))
+
+    assert repair_missing_checkpoints(str(tmp_path)) == [
+        "trial running: the checkpoint of epoch 2 is gone from storage; it resumes from epoch 1"]
+    saved = json.loads(state_file.read_text())["trial_data"]
+    assert saved[0] == entries[0]  # a finished trial is not run again: left as it was
+    manager = _TrainingRunMetadata.from_json_state(saved[1][1]).checkpoint_manager
+    assert manager.latest_checkpoint_result.metrics["training_iteration"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "experiment_state-2026-11-27_00-00-00.json", "trial_done", "trial_running", "was"]
+    assert repair_missing_checkpoints(str(tmp_path)) == []  # nothing more to mend

@@ -71,8 +71,9 @@ class PauseAwareLimiter(ConcurrencyLimiter):
     def __init__(self, searcher, max_concurrent: int) -> None:
         super().__init__(searcher, max_concurrent=max_concurrent)
         self.paused_trials: set[str] = set()
-        self.rung_records: RungRecords | None = None
-        """PromotionASHA's records, kept here to be saved with the searcher (see the module)."""
+        self.rung_records: RungRecords | list | None = None
+        """The scheduler's records, kept here to be saved with the searcher (see the module):
+        PromotionASHA's RungRecords, or the rungs of ResumableASHA's brackets."""
 
     def running(self) -> int:
         return len(self.live_trials - self.paused_trials)
@@ -118,7 +119,8 @@ def _searcher(tune_controller):
     return getattr(tune_controller.search_alg, "searcher", None)
 
 
-def _limiter(tune_controller) -> PauseAwareLimiter | None:
+def find_limiter(tune_controller) -> PauseAwareLimiter | None:
+    """The search's PauseAwareLimiter, wherever it sits in the chain of searchers."""
     searcher = _searcher(tune_controller)
     while searcher is not None and not isinstance(searcher, PauseAwareLimiter):
         searcher = getattr(searcher, "searcher", None)
@@ -149,7 +151,7 @@ class PromotionASHA(FIFOScheduler):
 
     def on_trial_add(self, tune_controller, trial: Trial) -> None:
         if not self._attached:
-            self._attach(_limiter(tune_controller))
+            self._attach(find_limiter(tune_controller))
         if trial.status == Trial.PENDING and (trial.trial_id in self._records.waiting
                                               or trial.trial_id in self._records.to_resume):
             # A restored trial that was paused: Tune requeued it as PENDING, which would run it
@@ -162,7 +164,7 @@ class PromotionASHA(FIFOScheduler):
         if limiter is None:
             return
         saved = getattr(limiter, "rung_records", None)  # None from an older lenstune's pickle
-        if saved is not None and saved.rungs == self._rungs:
+        if isinstance(saved, RungRecords) and saved.rungs == self._rungs:
             self._records = saved
         limiter.rung_records = self._records
 
@@ -174,7 +176,7 @@ class PromotionASHA(FIFOScheduler):
 
     def _fill_slots(self, tune_controller) -> None:
         """Give free slots to waiting trials that have earned promotion, highest rung first."""
-        limiter = _limiter(tune_controller)
+        limiter = find_limiter(tune_controller)
         for rung in reversed(self._rungs):
             for trial_id in self._promotable(rung):
                 if self._records.waiting.get(trial_id) != rung:

@@ -6,13 +6,14 @@ import os
 from functools import partial
 
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+from ray.tune.schedulers import TrialScheduler
 
 from search.checkpoint_repair import repair_missing_checkpoints
 from search.config import SearchConfig
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA
 from search.result_files import CsvResults, JsonResults
+from search.resumable_asha import ResumableASHA
 from spaces import SPACES
 from trainables.models.classifiers import CLASSIFIERS, pretrained_weights
 from trainables.tune_adapter import run_trial
@@ -88,7 +89,7 @@ def asha_scheduler(task: str, max_epochs: int, grace_epochs: int, reduction_fact
     if mode == "pause":
         return PromotionASHA(metric=space.METRIC, mode=space.MODE, max_t=max_epochs,
                              grace_period=grace_epochs, reduction_factor=reduction_factor)
-    return ASHAScheduler(
+    return ResumableASHA(
         time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
         max_t=max_epochs, grace_period=grace_epochs, reduction_factor=reduction_factor,
     )

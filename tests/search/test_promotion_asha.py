@@ -18,6 +18,7 @@ from ray.tune.search import Searcher
 
 from search.config import SearchConfig
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA, rung_epochs
+from search.resumable_asha import ResumableASHA
 from search.run import main as run_main
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import write_simulated_sr_pairs
@@ -181,6 +182,36 @@ def test_a_resumed_search_keeps_its_waiting_trials_waiting():
     resumed.on_trial_add(again, c)
     assert _report(resumed, again, c, 1, 0.4) == PAUSE
     assert resumed.choose_trial_to_run(again) is again.trials["a"]  # 3 arrived: a is top third
+
+
+def _ray_asha():
+    return ResumableASHA(time_attr="training_iteration", metric="auc", mode="max", max_t=9,
+                         grace_period=1, reduction_factor=3)
+
+
+def test_ray_asha_keeps_its_rungs_across_a_resume():
+    # With --asha stop too, a resumed search must not let the next arrivals at a rung pass for
+    # want of the scores recorded there before the interruption.
+    scheduler, controller = _ray_asha(), FakeController(concurrency=3)
+    for trial_id, auc in (("a", 0.9), ("b", 0.95), ("c", 0.97)):
+        trial = controller.start(trial_id)
+        scheduler.on_trial_add(controller, trial)
+        scheduler.on_trial_result(controller, trial, {"training_iteration": 1, "auc": auc})
+    saved = controller.searcher.get_state()
+
+    def arrival_after_resume(state):
+        resumed, again = _ray_asha(), FakeController(concurrency=3)
+        if state is not None:
+            again.searcher.set_state(state)
+        for trial_id in "abc":
+            again.trials[trial_id] = FakeTrial(trial_id, status=Trial.TERMINATED)
+            resumed.on_trial_add(again, again.trials[trial_id])
+        d = FakeTrial("d")
+        resumed.on_trial_add(again, d)
+        return resumed.on_trial_result(again, d, {"training_iteration": 1, "auc": 0.5})
+
+    assert arrival_after_resume(saved) == STOP
+    assert arrival_after_resume(None) == CONTINUE  # with empty rungs, the first arrival passes
 
 
 def test_a_search_saved_without_rung_records_runs_its_paused_trials():

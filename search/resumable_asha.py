@@ -1,0 +1,43 @@
+"""Ray's ASHAScheduler (`--asha stop`), with rungs that outlive `--resume`.
+
+Tune saves no scheduler state with an experiment: a resumed search's ASHA started with empty
+rungs, so the first trials to reach each rung after the resume passed it whatever they scored.
+As PromotionASHA's records do, the rungs ride in the concurrency limiter's saved state (a
+searcher's state is saved with the trials', in one snapshot) and are taken back on resume.
+"""
+
+from __future__ import annotations
+
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import ASHAScheduler
+
+from search.promotion_asha import find_limiter
+
+
+def _milestones(brackets_rungs: list) -> list[list]:
+    return [[milestone for milestone, _ in rungs] for rungs in brackets_rungs]
+
+
+class ResumableASHA(ASHAScheduler):
+    """Ray's ASHAScheduler, its rungs saved with the searcher's state."""
+
+    _attached = False
+
+    def on_trial_add(self, tune_controller, trial: Trial) -> None:
+        if not self._attached:
+            self._attach(find_limiter(tune_controller))
+        super().on_trial_add(tune_controller, trial)
+
+    def _attach(self, limiter) -> None:
+        """Take back the rungs a resumed search saved, and keep ours where they are saved. A
+        bracket's rungs are (milestone, {trial id: score}) pairs, filled in place as trials
+        arrive, so the limiter holds them as they stand when the searcher is saved."""
+        self._attached = True
+        if limiter is None:
+            return
+        mine = [bracket._rungs for bracket in self._brackets]  # Ray's, no public accessor
+        saved = limiter.rung_records
+        if isinstance(saved, list) and _milestones(saved) == _milestones(mine):
+            for bracket, rungs in zip(self._brackets, saved):
+                bracket._rungs = rungs
+        limiter.rung_records = [bracket._rungs for bracket in self._brackets]

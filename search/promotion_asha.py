@@ -127,6 +127,18 @@ def find_limiter(tune_controller) -> PauseAwareLimiter | None:
     return searcher
 
 
+def keep_in_limiter(limiter: PauseAwareLimiter | None, records, fits):
+    """A scheduler's records to go on with: those a resumed search saved in the limiter, if
+    `fits(saved)`, else `records`; either way left in the limiter, to be saved with it."""
+    if limiter is None:
+        return records
+    saved = getattr(limiter, "rung_records", None)  # None from an older lenstune's pickle
+    if saved is not None and fits(saved):
+        records = saved
+    limiter.rung_records = records
+    return records
+
+
 class PromotionASHA(FIFOScheduler):
     """Promotion-based asynchronous successive halving over `time_attr` (epochs)."""
 
@@ -159,14 +171,10 @@ class PromotionASHA(FIFOScheduler):
             trial.set_status(Trial.PAUSED)
 
     def _attach(self, limiter: PauseAwareLimiter | None) -> None:
-        """Take back the records a resumed search saved, and keep ours where they are saved."""
         self._attached = True
-        if limiter is None:
-            return
-        saved = getattr(limiter, "rung_records", None)  # None from an older lenstune's pickle
-        if isinstance(saved, RungRecords) and saved.rungs == self._rungs:
-            self._records = saved
-        limiter.rung_records = self._records
+        self._records = keep_in_limiter(
+            limiter, self._records,
+            lambda saved: isinstance(saved, RungRecords) and saved.rungs == self._rungs)
 
     def _promotable(self, rung: int) -> list[str]:
         """The rung's top 1/rf so far (best first), less the trials already promoted."""

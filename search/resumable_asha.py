@@ -11,7 +11,7 @@ from __future__ import annotations
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler
 
-from search.promotion_asha import find_limiter
+from search.promotion_asha import find_limiter, keep_in_limiter
 
 
 def _milestones(brackets_rungs: list) -> list[list]:
@@ -29,15 +29,12 @@ class ResumableASHA(ASHAScheduler):
         super().on_trial_add(tune_controller, trial)
 
     def _attach(self, limiter) -> None:
-        """Take back the rungs a resumed search saved, and keep ours where they are saved. A
-        bracket's rungs are (milestone, {trial id: score}) pairs, filled in place as trials
+        """A bracket's rungs are (milestone, {trial id: score}) pairs, filled in place as trials
         arrive, so the limiter holds them as they stand when the searcher is saved."""
         self._attached = True
-        if limiter is None:
-            return
         mine = [bracket._rungs for bracket in self._brackets]  # Ray's, no public accessor
-        saved = limiter.rung_records
-        if isinstance(saved, list) and _milestones(saved) == _milestones(mine):
-            for bracket, rungs in zip(self._brackets, saved):
-                bracket._rungs = rungs
-        limiter.rung_records = [bracket._rungs for bracket in self._brackets]
+        rungs = keep_in_limiter(
+            limiter, mine,
+            lambda saved: isinstance(saved, list) and _milestones(saved) == _milestones(mine))
+        for bracket, bracket_rungs in zip(self._brackets, rungs):
+            bracket._rungs = bracket_rungs

@@ -25,6 +25,7 @@ from ray.tune.result import TRAINING_ITERATION
 from ray.tune.trainable.metadata import _TrainingRunMetadata
 
 from search import storage
+from trainables.errors import UserError
 
 
 def repair_missing_checkpoints(experiment_path: str) -> list[str]:
@@ -35,7 +36,13 @@ def repair_missing_checkpoints(experiment_path: str) -> list[str]:
     if state_path is None:
         return []
     with fs.open_input_stream(state_path) as stream:
-        state = json.loads(stream.readall())
+        raw = stream.readall()
+    try:
+        state = json.loads(raw)
+        entries = state["trial_data"]
+    except (ValueError, KeyError, TypeError) as exc:  # torn or hand-edited
+        raise UserError(f"--resume: {state_path} is not a saved experiment state Ray Tune can "
+                        f"read ({type(exc).__name__}: {exc})") from None
 
     def on_storage(result: _TrainingResult) -> bool:
         # The state holds the paths the checkpoints had when saved; Tune maps them into a moved
@@ -45,7 +52,7 @@ def repair_missing_checkpoints(experiment_path: str) -> list[str]:
         return found.type != pyarrow.fs.FileType.NotFound
 
     changes = []
-    for entry in state["trial_data"]:
+    for entry in entries:
         trial = json.loads(entry[0])
         if trial["status"] == Trial.TERMINATED:
             continue  # not run again: its record stays as it is

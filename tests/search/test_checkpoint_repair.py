@@ -72,3 +72,16 @@ def test_the_saved_state_is_rewritten_for_unfinished_trials_only(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "experiment_state-2026-11-27_00-00-00.json", "trial_done", "trial_running", "was"]
     assert repair_missing_checkpoints(str(tmp_path)) == []  # nothing more to mend
+
+
+def test_a_state_file_that_cannot_be_read_is_a_one_line_error(tmp_path):
+    import pytest
+
+    from search.checkpoint_repair import repair_missing_checkpoints
+    from trainables.errors import UserError
+
+    torn = tmp_path / "experiment_state-2026-11-27_00-00-00.json"
+    torn.write_text('{"trial_data": [')
+    with pytest.raises(UserError, match="is not a saved experiment state Ray Tune can read"):
+        repair_missing_checkpoints(str(tmp_path))
+    assert torn.read_text() == '{"trial_data": ['  # left as it was

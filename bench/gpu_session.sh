@@ -3,7 +3,10 @@
 # so that one slow or broken benchmark leaves time for the rest of a short lent session.
 # Run from the repository root on a GPU host with lenstune's dependencies importable; with
 # WHEELS=DIR, the wheels in DIR are installed into /tmp/site first (for a bare host with no
-# index: build DIR here with `pip download --python-version 3.12 --only-binary=:all: ...`).
+# index: build DIR here with `pip download --python-version 3.12 --only-binary=:all: ...`: ray,
+# optuna, lenstronomy, astropy and the packages they need that the host lacks; Ray's 79 MB wheel
+# fits a 64 MiB carry only rebuilt without ray/jars, ray/rllib, ray/serve, ray/llm and
+# ray/dashboard/client, and its RECORD lines for them).
 # Figures go to $OUT (default bench_results/gpu); LIMIT is the whole run's seconds.
 set -u
 T0=$(date +%s); LIMIT=${LIMIT:-560}; OUT=${OUT:-bench_results/gpu}
@@ -26,15 +29,14 @@ run() {  # run CAP_SECONDS COMMAND...: at most CAP seconds, less if the session 
     echo "=== $(date +%T) +$(( $(date +%s) - T0 ))s: $* (timeout ${t}s)"
     timeout -k 5 "$t" "$@"; echo "=== rc $? at +$(( $(date +%s) - T0 ))s"; clean
 }
-# 5 first, the main open target. On run 5's data (section 5: 400 images per class at 32x32,
-# half for validation) epoch-3 AUC ranks trials poorly and epoch-9 AUC well, so rungs at 9, 27
-# and 81 epochs; untimed on a GPU (run 5's 27-epoch trials took ~4 min of one CPU core each).
-run 470 python3 -m bench.search_efficiency --gpus-per-trial 0.25 --concurrency 4 --trials 16 \
-    --grace-epochs 9 --epochs 81 --seeds 1 --out "$OUT/search_efficiency.json"
-# 2: the classify and superres loops no longer wait for the GPU each step (unmeasured there).
-run 110 python3 -m bench.throughput --device cuda --epochs 5 --sim-count 2000 \
-    --out "$OUT/throughput.json"
-# 1, if a second call has the time: trials of ~10 s (the earlier GPU run's were 5.5 s).
-run 240 python3 -m bench.search_overhead --gpus-per-trial 1 --trials 8 --repeats 1 \
+# 1 first, the one no session has yet measured whole: 8 trials of ~12.5 s (the first GPU
+# run's were 5.5 s), one search between two loops: ~330 s.
+run 340 python3 -m bench.search_overhead --gpus-per-trial 1 --trials 8 --repeats 1 \
     --features 64 --epochs 8 --sim-count 6000 --out "$OUT/search_overhead.json"
+# 2: the loops without their per-step waits (second session: classify 1.36x, superres 1.09x).
+run 130 python3 -m bench.throughput --device cuda --epochs 5 --sim-count 2000 \
+    --out "$OUT/throughput.json"
+# bf16 through whole searches, 1, 2 and 4 trials per GPU (fp32's figures are section 8's).
+run 200 python3 -m bench.gpu_utilisation --trials 4 --epochs 6 --sim-count 1500 \
+    --precision bf16 --out "$OUT/gpu_utilisation-bf16.json"
 echo "all done at +$(( $(date +%s) - T0 ))s"

@@ -313,14 +313,36 @@ def test_an_interrupted_paused_search_resumes_and_finishes(tmp_path):
     assert refused.returncode == 2 and "was made in" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     shutil.move(moved / "p", experiment)
-    second = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env,
-                            timeout=600)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    second_log = tmp_path / "second.log"
+    with open(second_log, "w") as out:
+        second = subprocess.Popen([*args, "--resume"], stdout=out, stderr=subprocess.STDOUT,
+                                  env=env)
+        try:  # the whole resumed search takes ~30 s here
+            second.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            stacks = _stacks(second.pid)
+            second.kill()
+            pytest.fail(f"the resumed search hung (epochs run: {_epochs(experiment)}):\n"
+                        + second_log.read_text()[-6000:] + "\n" + stacks)
+    assert second.returncode == 0, second_log.read_text()[-6000:]
     assert sorted(_epochs(experiment).values()) == [1, 1, 2, 4]
     leaderboard = (experiment / "leaderboard.md").read_text()
     assert leaderboard.count("| stopped early |") == 3 and leaderboard.count("| complete |") == 1
     study = optuna.load_study(study_name="p", storage=f"sqlite:///{experiment}/optuna.db")
     assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+
+
+def _stacks(pid: int) -> str:
+    """Where a hung process's threads are (py-spy comes with Ray's default extras)."""
+    py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if py_spy is None:
+        return "(no py-spy for the stacks)"
+    try:
+        dump = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True,
+                              text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "(py-spy timed out)"
+    return dump.stdout[-8000:] + dump.stderr[-2000:]
 
 
 def _epochs(experiment: Path) -> dict[str, int]:

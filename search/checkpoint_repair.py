@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 
-import pyarrow.fs
 from ray.train._internal.checkpoint_manager import _CheckpointManager, _TrainingResult
 from ray.tune.execution.experiment_state import _find_newest_experiment_checkpoint
 from ray.tune.experiment import Trial
@@ -48,8 +47,7 @@ def repair_missing_checkpoints(experiment_path: str) -> list[str]:
         # The state holds the paths the checkpoints had when saved; Tune maps them into a moved
         # experiment by the trial folder, as here.
         trial_dir, checkpoint_dir = result.checkpoint.path.rstrip("/").split("/")[-2:]
-        found = fs.get_file_info(f"{root}/{trial_dir}/{checkpoint_dir}")
-        return found.type != pyarrow.fs.FileType.NotFound
+        return storage.exists_on(fs, f"{root}/{trial_dir}/{checkpoint_dir}")
 
     changes = []
     for entry in entries:

@@ -34,7 +34,11 @@ def filesystem(path: str) -> tuple[pyarrow.fs.FileSystem, str]:
 
 
 def exists(path: str) -> bool:
-    fs, fs_path = filesystem(path)
+    return exists_on(*filesystem(path))
+
+
+def exists_on(fs: pyarrow.fs.FileSystem, fs_path: str) -> bool:
+    """`exists` on a filesystem already in hand (one lookup, no URI parsing)."""
     return fs.get_file_info(fs_path).type != pyarrow.fs.FileType.NotFound
 
 
@@ -54,7 +58,7 @@ def read_text(path: str) -> str:
 def copy_folder(source_fs: pyarrow.fs.FileSystem, source: str, destination: str) -> None:
     """Replace `destination` with a copy of `source` (e.g. a checkpoint folder)."""
     fs, fs_path = filesystem(destination)
-    if fs.get_file_info(fs_path).type != pyarrow.fs.FileType.NotFound:
+    if exists_on(fs, fs_path):
         fs.delete_dir(fs_path)
     fs.create_dir(fs_path, recursive=True)
     pyarrow.fs.copy_files(source, fs_path, source_filesystem=source_fs, destination_filesystem=fs)

@@ -1,10 +1,15 @@
 """Striking checkpoints gone from storage from a trial's saved record (the whole resume is in
 test_faults.py)."""
 
+import json
+
+import pytest
 from ray import tune
 from ray.train._internal.checkpoint_manager import _CheckpointManager, _TrainingResult
+from ray.tune.trainable.metadata import _TrainingRunMetadata
 
-from search.checkpoint_repair import _fall_back
+from search.checkpoint_repair import _fall_back, repair_missing_checkpoints
+from trainables.errors import UserError
 
 
 def _manager(tmp_path, epochs):
@@ -45,12 +50,6 @@ def test_a_trial_that_never_checkpointed_is_left_alone(tmp_path):
 
 
 def test_the_saved_state_is_rewritten_for_unfinished_trials_only(tmp_path):
-    import json
-
-    from ray.tune.trainable.metadata import _TrainingRunMetadata
-
-    from search.checkpoint_repair import repair_missing_checkpoints
-
     # A state as Tune saves one: per trial, its JSON and its run metadata's (checkpoints named
     # by their paths when saved, here under another folder, as for a moved experiment).
     entries = []
@@ -75,11 +74,6 @@ def test_the_saved_state_is_rewritten_for_unfinished_trials_only(tmp_path):
 
 
 def test_a_state_file_that_cannot_be_read_is_a_one_line_error(tmp_path):
-    import pytest
-
-    from search.checkpoint_repair import repair_missing_checkpoints
-    from trainables.errors import UserError
-
     torn = tmp_path / "experiment_state-2026-11-27_00-00-00.json"
     torn.write_text('{"trial_data": [')
     with pytest.raises(UserError, match="is not a saved experiment state Ray Tune can read"):

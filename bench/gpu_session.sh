@@ -7,7 +7,8 @@
 # optuna, lenstronomy, astropy and the packages they need that the host lacks; Ray's 79 MB wheel
 # fits a 64 MiB carry only rebuilt without ray/jars, ray/rllib, ray/serve, ray/llm and
 # ray/dashboard/client, and its RECORD lines for them).
-# Figures go to $OUT (default bench_results/gpu); LIMIT is the whole run's seconds.
+# Figures go to $OUT (default bench_results/gpu); LIMIT is the whole run's seconds, TRIALS the
+# search overhead's trials (14).
 set -u
 T0=$(date +%s); LIMIT=${LIMIT:-560}; OUT=${OUT:-bench_results/gpu}
 mkdir -p "$OUT"
@@ -30,10 +31,10 @@ run() {  # run CAP_SECONDS COMMAND...: at most CAP seconds, less if the session 
     timeout -k 5 "$t" "$@"; echo "=== rc $? at +$(( $(date +%s) - T0 ))s"; clean
 }
 # 1, the one target a GPU session has not settled: 5 trials of 10.6 s gave 1.39, with 20 s
-# fixed a search and 0.1 s a trial, so 16 trials of that length, one search between two loops
-# (~530 s). Throughput and the bf16 utilisation run were measured in the second session:
+# fixed a search and 0.1 s a trial, which puts the target at 14 trials of that length: 14 here,
+# one search between two loops (~470 s and the data; 16 would overrun a 600 s call). Throughput and the bf16 utilisation run were measured in the second session:
 #   python3 -m bench.throughput --device cuda --epochs 5 --sim-count 2000
 #   python3 -m bench.gpu_utilisation --trials 4 --epochs 6 --sim-count 1500 --precision bf16
-run 555 python3 -m bench.search_overhead --gpus-per-trial 1 --trials 16 --repeats 1 \
+run 555 python3 -m bench.search_overhead --gpus-per-trial 1 --trials "${TRIALS:-14}" --repeats 1 \
     --features 64 --epochs 7 --sim-count 6000 --out "$OUT/search_overhead.json"
 echo "all done at +$(( $(date +%s) - T0 ))s"

@@ -30,9 +30,11 @@ run() {  # run CAP_SECONDS COMMAND...: at most CAP seconds, less if the session 
     echo "=== $(date +%T) +$(( $(date +%s) - T0 ))s: $* (timeout ${t}s)"
     timeout -k 5 "$t" "$@"; echo "=== rc $? at +$(( $(date +%s) - T0 ))s"; clean
 }
-# 1, the one target a GPU session has not settled: 5 trials of 10.6 s gave 1.39, with 20 s
-# fixed a search and 0.1 s a trial, which puts the target at 14 trials of that length: 14 here,
-# one search between two loops (~470 s and the data; 16 would overrun a 600 s call). Throughput and the bf16 utilisation run were measured in the second session:
+# The one target a GPU session has not settled, the search overhead with trials of ~10.5 s:
+# 14 trials gave 1.22 (third session), ~19 s paid once per search, so ~15-33 such trials
+# would be needed, more than one 600 s call holds (two loops and a search). 14 fit (515 s,
+# ~530 s with the cold loop) and give the split and the cold-loop figure. Throughput and the
+# bf16 utilisation run were measured in the second session:
 #   python3 -m bench.throughput --device cuda --epochs 5 --sim-count 2000
 #   python3 -m bench.gpu_utilisation --trials 4 --epochs 6 --sim-count 1500 --precision bf16
 run 555 python3 -m bench.search_overhead --gpus-per-trial 1 --trials "${TRIALS:-14}" --repeats 1 \

@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         cache = Path(tmp) / "cache" if args.quick else default_cache_dir()
         extra = ["--sim-count", str(count), "--gpus-per-trial", str(args.gpus_per_trial)]
         data = prepare_data(TASK, None, count, cache, 0.1, 0)  # simulates once if not cached
+        cold = cold_loop.measure(TASK, fixed[0], count, cache, device)
         # Loop, search, loop, search, loop: each search is compared with the mean of the loops
         # either side of it, since this machine's speed drifts by 20 % over minutes.
-        cold = cold_loop.measure(TASK, fixed[0], count, cache, device)
         plain_loop(TASK, fixed[:1], data.split, 1, device=device)  # warm-up: kernels, imports
         loops.append(plain_loop(TASK, fixed, data.split, epochs, device=device))
         for repeat in range(repeats):

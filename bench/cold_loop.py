@@ -24,17 +24,21 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from trainables.errors import UserError, exits_cleanly  # noqa: E402
+
 
 def measure(task: str, config: dict, count: int, cache: Path, device: str) -> dict:
     """Run this module in a fresh Python process; its three timings."""
     spec = {"task": task, "config": config, "count": count, "cache": str(cache), "device": device}
     done = subprocess.run([sys.executable, "-m", "bench.cold_loop", json.dumps(spec)],
                           capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"bench.cold_loop failed: {done.stderr.strip()[-2000:]}")
+    if done.returncode != 0:  # its own error line, or a traceback's last line
+        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+        raise UserError(f"bench.cold_loop failed: {lines[-1].removeprefix('error: ')}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@exits_cleanly
 def main() -> int:
     spec = json.loads(sys.argv[1])
     import torch  # noqa: F401
@@ -48,6 +52,8 @@ def main() -> int:
     start = time.perf_counter()
     data = prepare_data(spec["task"], None, spec["count"], Path(spec["cache"]), 0.1, 0)
     loaded = time.perf_counter() - start
+    # Not bench.fixed_search.plain_loop: importing it imports search.run, and with it
+    # torch._dynamo, part of the cold start measured here.
     cfg = fit.config_cls.from_dict({**spec["config"], "max_epochs": 1, "seed": 0,
                                     "threads": 1, "device": spec["device"]})
     start = time.perf_counter()

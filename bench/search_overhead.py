@@ -130,15 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     median |= per_search_and_per_trial(median, trials)
     # A plain loop's own cold start in a fresh process: its imports, and its first epoch's
     # time beyond the loops' mean epoch.
-    cold["start_s"] = cold["imports_s"] + max(
-        0.0, cold["fit_s"] - statistics.mean(loops) / (trials * epochs))
+    per_trial = statistics.mean(loops) / trials
+    cold["start_s"] = cold["imports_s"] + max(0.0, cold["fit_s"] - per_trial / epochs)
     median["ratio_without_ray_start_cold_loop"] = statistics.median(
         (row["b_search_s"] - row["b_ray_start_s"]) / (row["a_loop_s"] + cold["start_s"])
         for row in rows)
     figures = {"trials": trials, "epochs_per_trial": epochs, "threads_per_trial": 1,
                "device": device, "gpus_per_trial": args.gpus_per_trial,
                "repeats": repeats, "a_loops_s": [round(t, 2) for t in loops],
-               "a_per_trial_s": statistics.mean(loops) / trials} | {
+               "a_per_trial_s": per_trial} | {
                    f"a_cold_{key}": value for key, value in cold.items()} | median | {
                    f"{key}_each": [round(row[key], 3) for row in rows]
                    for key in ("ratio_without_ray_start", "ratio_with_ray_start")} | {

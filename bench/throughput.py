@@ -90,12 +90,21 @@ class SRFiles(Dataset):
         return _random_dihedral(lr, hr)
 
 
-def reference_epoch(net: tuple, loader, loss_fn, device: str = "cpu") -> int:
-    """One epoch of the usual loop; net is (model, optimizer, scheduler)."""
+def reference_epoch(net: tuple, loader, loss_fn, device: str = "cpu",
+                    waits: list[float] | None = None) -> int:
+    """One epoch of the usual loop; net is (model, optimizer, scheduler). The seconds it spent
+    waiting for the loader's batches are appended to `waits`."""
     model, optimizer, scheduler = net
     model.train()
-    seen = 0
-    for inputs, targets in loader:
+    seen, waited = 0, 0.0
+    batches = iter(loader)
+    while True:
+        start = time.perf_counter()
+        batch = next(batches, None)
+        waited += time.perf_counter() - start
+        if batch is None:
+            break
+        inputs, targets = batch
         inputs = inputs.to(device, non_blocking=True)
         targets = targets.to(device, non_blocking=True)
         loss = loss_fn(model(inputs), targets)
@@ -105,6 +114,8 @@ def reference_epoch(net: tuple, loader, loss_fn, device: str = "cpu") -> int:
         scheduler.step()
         loss.item()  # as a training loop logging its loss would
         seen += len(inputs)
+    if waits is not None:
+        waits.append(waited)
     return seen
 
 
@@ -115,9 +126,17 @@ def _finished(device: str) -> None:
         torch.cuda.synchronize()  # an epoch is done when the GPU is, not when it was queued
 
 
-def _compare(epochs: int, loops: dict, images: int, device: str) -> dict:
+def data_share(waits: list[float], epoch_seconds: list[float]) -> dict:
+    """The median share of the reference's epochs spent waiting for its DataLoader, and the
+    speed-up a data path costing nothing would give it: the most that in-memory tensors and
+    batched augmentation can win, whatever else the loop does the same."""
+    share = statistics.median(w / t for w, t in zip(waits, epoch_seconds, strict=True))
+    return {"reference_data_share": share, "data_path_ceiling": 1 / max(1 - share, 1e-9)}
+
+
+def _compare(epochs: int, loops: dict, images: int, device: str, waits: list[float]) -> dict:
     """Alternate epochs of the loops (so drift on a shared machine hits all alike); rates from
-    the median epoch."""
+    the median epoch. `waits` collects the reference's seconds waiting for data, per epoch."""
     times = {name: [] for name in loops}
     for _ in range(epochs):
         for name, run in loops.items():
@@ -129,8 +148,8 @@ def _compare(epochs: int, loops: dict, images: int, device: str) -> dict:
     rates = {name: images / statistics.median(t) for name, t in times.items()}
     return {f"{name}_img_per_s": rate for name, rate in rates.items()} | {
         f"speedup{name.removeprefix('lenstune')}": rate / rates["reference"]
-        for name, rate in rates.items() if name.startswith("lenstune")} | {
-        "epochs_timed": epochs, "images_per_epoch": images}
+        for name, rate in rates.items() if name.startswith("lenstune")} | data_share(
+        waits, times["reference"]) | {"epochs_timed": epochs, "images_per_epoch": images}
 
 
 # lenstune's variants: (layout is channels-last, precision); the reference trains NCHW in fp32.
@@ -183,9 +202,10 @@ def classify_throughput(folder: Path, image_size: int | None, batch_size: int, e
         return lambda: classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen)
 
     loops = {name: ours(name) for name in _variants(device)}
+    waits: list[float] = []
     loops["reference"] = lambda: reference_epoch(nets["reference"], loader, F.cross_entropy,
-                                                 device)
-    result = _compare(epochs, loops, len(x), device)
+                                                 device, waits)
+    result = _compare(epochs, loops, len(x), device, waits)
     return {"model": model_name, "image_size": size, "batch_size": batch_size} | result
 
 
@@ -209,8 +229,10 @@ def superres_throughput(folder: Path, batch_size: int, crop: int, epochs: int,
                                                 guard)
 
     loops = {name: ours(name) for name in _variants(device)}
-    loops["reference"] = lambda: reference_epoch(nets["reference"], loader, F.mse_loss, device)
-    result = _compare(epochs, loops, len(lr), device)
+    waits: list[float] = []
+    loops["reference"] = lambda: reference_epoch(nets["reference"], loader, F.mse_loss, device,
+                                                 waits)
+    result = _compare(epochs, loops, len(lr), device, waits)
     return {"model": "srresnet-1", "crop": crop, "batch_size": batch_size} | result
 
 

@@ -46,6 +46,7 @@ def run_fixed(task: str, configs: list[dict] | None, argv: list[str]) -> dict:
     search as it is, warm-start points and TPE).
 
     Returns the seconds spent in each phase: data (prepare_data), ray_start, ray_stop, report,
+    stop_and_report (the last two, which overlap: the report is written while Ray shuts down)
     and total (all of main).
     """
     import cluster.runtime as runtime
@@ -64,6 +65,8 @@ def run_fixed(task: str, configs: list[dict] | None, argv: list[str]) -> dict:
     patches = [] if configs is None else [(SPACES[task], "WARM_START", list(configs))]
     patches += [(search_run, "prepare_data", timing("data", search_run.prepare_data)),
                 (search_run, "write_report", timing("report", search_run.write_report)),
+                (search_run, "report_while_stopping",
+                 timing("stop_and_report", search_run.report_while_stopping)),
                 (runtime, "start_ray", timing("ray_start", runtime.start_ray)),
                 (runtime, "stop_ray", timing("ray_stop", runtime.stop_ray))]
     with ExitStack() as stack:

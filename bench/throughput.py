@@ -6,7 +6,9 @@ per-sample transforms (resize, normalise, random flip and quarter turn; for SR a
 random crop), a DataLoader batching them. lenstune's loops train from in-memory tensors with
 batched augmentation. Same model, optimiser, batch size, threads and data on all sides;
 lenstune's loops also train in the channels-last layout (their default), and a third column
-shows them in NCHW to separate the two gains. Target: >= 1.3x.
+shows them in NCHW to separate the two gains. Also reported: the share of the reference's
+epochs spent waiting for its DataLoader, and the speed-up a data path costing nothing would
+give it (its ceiling, 1 / (1 - share)). Target: >= 1.3x.
 
 On a GPU (`--device cuda`) the data sit on the GPU for lenstune's loops, the reference's
 DataLoader feeds it from `--workers` processes into pinned memory, each epoch ends with a CUDA

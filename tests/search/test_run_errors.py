@@ -41,6 +41,10 @@ def test_missing_and_malformed_data(capsys, tmp_path, sr_data):
     code, err = _run(capsys, "--task", "superres", "--data", str(tmp_path / "none"),
                      "--storage", str(tmp_path / "res"), "--name", "a")
     assert code == 2 and "does not exist" in err[0]
+    (tmp_path / "images.zip").write_bytes(b"")
+    code, err = _run(capsys, "--task", "classify", "--data", str(tmp_path / "images.zip"),
+                     "--storage", str(tmp_path / "res"), "--name", "c")
+    assert code == 2 and len(err) == 1 and "images.zip is a file, not a folder" in err[0]
     (tmp_path / "bad" / "LR").mkdir(parents=True)
     (tmp_path / "bad" / "HR").mkdir()
     (tmp_path / "bad" / "LR" / "x.npy").write_bytes(b"junk")

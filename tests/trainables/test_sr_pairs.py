@@ -68,6 +68,9 @@ def test_bad_data_names_the_first_offending_file(sr_data, tmp_path, damage, mess
 def test_missing_folders_are_named(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         read_sr_pairs(tmp_path / "nowhere")
+    (tmp_path / "pairs.zip").write_bytes(b"")
+    with pytest.raises(UserError, match="pairs.zip is a file, not a folder"):
+        read_sr_pairs(tmp_path / "pairs.zip")
     (tmp_path / "LR").mkdir()
     with pytest.raises(UserError, match="HR: missing"):
         read_sr_pairs(tmp_path)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from trainables import __version__
-from trainables.data import DEFAULT_VAL_FRACTION, split_fraction
+from trainables.data import DEFAULT_VAL_FRACTION, data_folder, split_fraction
 from trainables.data.dataset_folder import METADATA_FILE, parallel_map, staged_folder
 from trainables.data.image_files import IMAGE_SUFFIXES, load_image
 from trainables.data.lensing import LENS_CLASSES, LensingRecipe, simulate_lens_image
@@ -153,9 +153,7 @@ def resize(images: ClassImages, size: int | None) -> ClassImages:
 
 def _read_train_val(root: Path) -> tuple[ClassImages, ClassImages | None]:
     """(train, val) of a layout with train/ (and maybe val/), or (everything, None)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise UserError(f"data folder {root} does not exist")
+    root = data_folder(root)
     if not (root / "train").is_dir():
         return _read_folder(root), None
     train = _read_folder(root / "train")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trainables import __version__
-from trainables.data import split_fraction
+from trainables.data import data_folder, split_fraction
 from trainables.data.dataset_folder import METADATA_FILE, parallel_map, staged_folder
 from trainables.data.image_files import load_image
 from trainables.data.lensing import LensingRecipe, simulate_sr_pair
@@ -73,9 +73,7 @@ def write_simulated_sr_pairs(
 
 def read_sr_pairs(root: Path) -> SRPairs:
     """Read and check `root/LR/<id>.npy` + `root/HR/<id>.npy`; UserError on the first fault."""
-    root = Path(root)
-    if not root.is_dir():
-        raise UserError(f"data folder {root} does not exist")
+    root = data_folder(root)
     folders = {}
     for name in ("LR", "HR"):
         folder = root / name

@@ -53,7 +53,7 @@ def per_search_and_per_trial(row: dict, trials: int) -> dict:
     Once per search: Tune's time outside the trainables (the first actor's start-up, and the
     few ms of scheduling between trials, counted here as fixed), the first trial's warm-up of a
     fresh process (imports, torch's first optimizer: its time beyond the median of the other
-    trials), Ray's shutdown, the report.
+    trials), Ray's shutdown with the report written meanwhile (search.run overlaps the two).
     Per trial: the rest of the time inside the trainables beyond the loop's.
     """
     fixed = (row["b_tune_outside_trainables_s"] + row["b_first_trial_warmup_s"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import psutil
 import ray
@@ -91,3 +92,24 @@ def check_storage_reachable(storage: str) -> None:
         f"--storage {storage}: a node-local folder ({kind or 'unknown'} filesystem) on a cluster "
         f"of {len(machines)} machines; Ray Tune needs storage every node can reach: give a "
         "shared filesystem path (NFS, Lustre...) or a URI (s3://, gs://)")
+
+
+def check_trial_fits(cpus: float, gpus: float, local: bool, resumed: bool = False) -> None:
+    """A trial asking for more than any node has would wait for ever (Ray Tune only warns,
+    once a minute). Refuse it on a local runtime; on a cluster, warn, since an autoscaler may
+    yet add a node that fits. `resumed`: the request is a resumed search's own."""
+    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    if any(r.get("CPU", 0) >= cpus and r.get("GPU", 0) >= gpus for r in nodes):
+        return
+    most_cpus = max((r.get("CPU", 0) for r in nodes), default=0)
+    most_gpus = max((r.get("GPU", 0) for r in nodes), default=0)
+    asked = f"--cpus-per-trial {cpus:g} --gpus-per-trial {gpus:g}"
+    if resumed:
+        asked += " (the resumed search's)"
+    if local:
+        raise UserError(
+            f"{asked}: this machine's Ray runtime has {most_cpus:g} CPUs and {most_gpus:g} GPUs, "
+            "so no trial could start; ask for less (--gpus-per-trial 0 trains on the CPU)")
+    print(f"warning: {asked}: no node of the cluster has that much now (at most {most_cpus:g} "
+          f"CPUs and {most_gpus:g} GPUs on a node); trials wait until an autoscaler adds one",
+          file=sys.stderr, flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -162,10 +163,14 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
 
 def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_storage) -> None:
     """Run (or continue) the search on the Ray runtime already started (local or cfg.address)."""
-    from cluster.runtime import check_storage_reachable
+    from cluster.runtime import check_storage_reachable, check_trial_fits
     from search.tuner import build_trainable, build_tuner, restore_tuner
 
-    check_storage_reachable(cfg.storage)  # before anything is written
+    # Both before anything is written.
+    check_storage_reachable(cfg.storage)
+    check_trial_fits(cfg.cpus_per_trial, cfg.gpus_per_trial,
+                     local=cfg.address is None and not os.environ.get("RAY_ADDRESS"),
+                     resumed=cfg.resume)
     trainable = build_trainable(cfg, data.split)
     if cfg.resume:
         tuner = restore_tuner(cfg.experiment_path, trainable)

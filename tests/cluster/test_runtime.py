@@ -54,3 +54,27 @@ def test_a_local_runtime_starts_no_idle_workers_and_its_workers_keep_freed_memor
         assert env["GLIBC_TUNABLES"] == runtime.MALLOC_TUNABLES
     finally:
         runtime.stop_ray()
+
+
+def _resources(*nodes):
+    return lambda: [{"Resources": r, "Alive": True} for r in nodes] + [
+        {"Resources": {"CPU": 64.0, "GPU": 8.0}, "Alive": False}]  # a dead node counts for none
+
+
+def test_a_trial_no_node_can_hold_is_refused_locally_and_warned_of_on_a_cluster(monkeypatch,
+                                                                                capsys):
+    monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 2.0}))
+    runtime.check_trial_fits(2, 0, local=True)
+    with pytest.raises(UserError, match="gpus-per-trial 0.25: this machine's Ray runtime has "
+                                        "2 CPUs and 0 GPUs, so no trial could start"):
+        runtime.check_trial_fits(1, 0.25, local=True)
+    with pytest.raises(UserError, match="--cpus-per-trial 4 "):
+        runtime.check_trial_fits(4, 0, local=True)
+    with pytest.raises(UserError, match=r"0.25 \(the resumed search's\): this machine"):
+        runtime.check_trial_fits(1, 0.25, local=True, resumed=True)
+    # On a cluster, CPUs on one node and a GPU on another do not hold one trial either.
+    monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 8.0}, {"CPU": 1.0, "GPU": 1.0}))
+    runtime.check_trial_fits(2, 0.5, local=False)
+    assert "at most 8 CPUs and 1 GPUs on a node" in capsys.readouterr().err
+    runtime.check_trial_fits(1, 0.5, local=False)
+    assert capsys.readouterr().err == ""

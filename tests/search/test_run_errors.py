@@ -82,3 +82,13 @@ def test_the_real_command_prints_no_traceback(tmp_path):
          "--storage", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
+
+
+def test_a_trial_no_machine_here_can_hold_is_refused_before_anything_is_written(capsys, tmp_path,
+                                                                                 sr_data):
+    code, err = _run(capsys, "--task", "superres", "--data", str(sr_data), "--gpus-per-trial", "64",
+                     "--storage", str(tmp_path / "res"), "--name", "big")
+    assert code == 2
+    errors = [line for line in err if line.startswith("error:")]
+    assert len(errors) == 1 and "--gpus-per-trial 64: this machine's Ray runtime has" in errors[0]
+    assert not (tmp_path / "res" / "big").exists()

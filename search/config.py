@@ -103,6 +103,8 @@ class SearchConfig:
                             ("--concurrency", self.concurrency), ("--sim-count", self.sim_count)):
             if value < 1:
                 raise UserError(f"{flag} must be positive, got {value}")
+        if self.seed < 0:
+            raise UserError(f"--seed must be >= 0, got {self.seed}")
         if self.reduction_factor < 2:
             raise UserError(f"--reduction-factor must be at least 2, got {self.reduction_factor}")
         if self.asha not in ASHA_MODES:

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 1:
         raise UserError(f"--n must be positive, got {args.n}")
+    if args.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {args.seed}")
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be positive, got {args.workers}")
     if args.num_pix < 8 or args.num_pix % 2:

@@ -21,6 +21,7 @@ def _run(capsys, *argv):
     (["--task", "superres", "--concurrency", "0"], "--concurrency must be positive"),
     (["--task", "superres", "--grace-epochs", "9", "--max-epochs", "3"], "exceeds --max-epochs"),
     (["--task", "superres", "--reduction-factor", "1"], "--reduction-factor must be at least 2"),
+    (["--task", "superres", "--seed", "-1"], "--seed must be >= 0, got -1"),
     (["--task", "superres", "--cpus-per-trial", "0"], "--cpus-per-trial must be positive"),
     (["--task", "superres", "--lr-range", "1e-3", "1e-4"], "inverted"),
     (["--task", "superres", "--lr-range", "0", "1e-4"], "must be positive"),

@@ -1,4 +1,4 @@
-"""`python -m search.simulate`: a data set in the layout `search.run --data` reads, or one error line."""
+"""`python -m search.simulate`: a data set in the layout `search.run --data` reads, or an error."""
 
 import numpy as np
 import pytest

@@ -8,13 +8,17 @@ import pytest
 
 BENCHMARKS = ["simulator", "throughput", "search_overhead", "concurrency", "memory",
               "search_efficiency", "versus_reference", "layouts"]
+EXTRA = {"versus_reference": ["--tasks", "superres", "anomaly"]}
+"""versus_reference: one task of each data kind (pairs, class folders) is its every code path;
+the three tasks' searches, warm-start points included, are tested in tests/search."""
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)
 def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / f"{name}.json"
-    assert importlib.import_module(f"bench.{name}").main(["--quick", "--out", str(out)]) == 0
+    argv = ["--quick", "--out", str(out), *EXTRA.get(name, [])]
+    assert importlib.import_module(f"bench.{name}").main(argv) == 0
     result = json.loads(out.read_text())
     assert result["benchmark"] == name and result["quick"] is True
     assert result["figures"] and isinstance(result["ratio"]["value"], float)

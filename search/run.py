@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -168,9 +167,7 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
 
     # Both before anything is written.
     check_storage_reachable(cfg.storage)
-    check_trial_fits(cfg.cpus_per_trial, cfg.gpus_per_trial,
-                     local=cfg.address is None and not os.environ.get("RAY_ADDRESS"),
-                     resumed=cfg.resume)
+    check_trial_fits(cfg.cpus_per_trial, cfg.gpus_per_trial, cfg.address, resumed=cfg.resume)
     trainable = build_trainable(cfg, data.split)
     if cfg.resume:
         tuner = restore_tuner(cfg.experiment_path, trainable)

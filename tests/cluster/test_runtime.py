@@ -63,18 +63,23 @@ def _resources(*nodes):
 
 def test_a_trial_no_node_can_hold_is_refused_locally_and_warned_of_on_a_cluster(monkeypatch,
                                                                                 capsys):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 2.0}))
-    runtime.check_trial_fits(2, 0, local=True)
+    runtime.check_trial_fits(2, 0, address=None)
     with pytest.raises(UserError, match="gpus-per-trial 0.25: this machine's Ray runtime has "
                                         "2 CPUs and 0 GPUs, so no trial could start"):
-        runtime.check_trial_fits(1, 0.25, local=True)
+        runtime.check_trial_fits(1, 0.25, address=None)
     with pytest.raises(UserError, match="--cpus-per-trial 4 "):
-        runtime.check_trial_fits(4, 0, local=True)
+        runtime.check_trial_fits(4, 0, address=None)
     with pytest.raises(UserError, match=r"0.25 \(the resumed search's\): this machine"):
-        runtime.check_trial_fits(1, 0.25, local=True, resumed=True)
+        runtime.check_trial_fits(1, 0.25, address=None, resumed=True)
     # On a cluster, CPUs on one node and a GPU on another do not hold one trial either.
     monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 8.0}, {"CPU": 1.0, "GPU": 1.0}))
-    runtime.check_trial_fits(2, 0.5, local=False)
+    runtime.check_trial_fits(2, 0.5, address="10.0.0.1:6379")
     assert "at most 8 CPUs and 1 GPUs on a node" in capsys.readouterr().err
-    runtime.check_trial_fits(1, 0.5, local=False)
+    runtime.check_trial_fits(1, 0.5, address="10.0.0.1:6379")
     assert capsys.readouterr().err == ""
+    # A runtime Ray joined through RAY_ADDRESS is a cluster too.
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
+    runtime.check_trial_fits(2, 0.5, address=None)
+    assert "trials wait until an autoscaler adds one" in capsys.readouterr().err

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from search import storage
@@ -179,10 +181,29 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
     tuner.fit()
 
 
+@contextmanager
+def no_ray_handle_freed_off_the_main_thread():
+    """Free the garbage Tune left (cycles holding Ray object refs and actor handles) now, while
+    Ray is up, and keep the cyclic collector off until the report is written.
+
+    A Ray handle freed in another thread while `ray.shutdown` runs makes Ray end the process
+    at once, silently, exit code 1 ("The core worker has already been shutdown"); the report
+    thread allocates enough to run the collector, which would free Tune's leftovers there.
+    """
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def report_while_stopping(experiment: str, stop) -> Report:
     """Write the report while Ray shuts down: the shutdown is mostly waiting for Ray's processes
     to exit (~1.4 s), the report (~1 s) needs only the files Tune has finished writing."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with no_ray_handle_freed_off_the_main_thread(), ThreadPoolExecutor(max_workers=1) as pool:
         report = pool.submit(write_report, experiment)
         stop()  # in the main thread, where Ray's signal handling expects it
         return report.result()

@@ -33,11 +33,25 @@ LOCAL_RUNTIME_ENV = {
 """Environment of a local runtime's processes, set while `ray.init` starts them."""
 
 
+_started_here = False
+"""Whether start_ray started (or connected) the runtime this process is on, for stop_ray."""
+
+
 def start_ray(address: str | None, dashboard: bool = True) -> str | None:
     """Connect to `address` (auto, HOST:PORT, ray://HOST:10001) or start a local runtime.
 
-    The local dashboard binds to 127.0.0.1 only. Returns the dashboard URL, if there is one.
+    A runtime this process already has (a notebook's `ray.init()`) is used as it is, and
+    stop_ray leaves it running. The local dashboard binds to 127.0.0.1 only. Returns the
+    dashboard URL of a runtime started here, if it has one.
     """
+    global _started_here
+    if ray.is_initialized():
+        if address is not None:
+            raise UserError(f"--address {address}: this process is already connected to Ray "
+                            "(ray.init was called before); leave --address out to search on "
+                            "that runtime, or call ray.shutdown() first")
+        _started_here = False
+        return None
     kwargs = {"address": address, "logging_level": logging.WARNING, "log_to_driver": True}
     if address is None:
         kwargs |= {"include_dashboard": dashboard, "dashboard_host": "127.0.0.1"}
@@ -53,12 +67,16 @@ def start_ray(address: str | None, dashboard: bool = True) -> str | None:
     finally:
         for key in runtime_env:
             del os.environ[key]
+    _started_here = True
     return getattr(context, "dashboard_url", None) or None
 
 
 def stop_ray() -> None:
-    if ray.is_initialized():
+    """Shut down the runtime start_ray started; one it found running is left as it was."""
+    global _started_here
+    if _started_here and ray.is_initialized():
         ray.shutdown()
+    _started_here = False
 
 
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "ceph",

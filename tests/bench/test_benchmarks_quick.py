@@ -14,7 +14,7 @@ the three tasks' searches, warm-start points included, are tested in tests/searc
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)
-def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, capsys):
+def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, capsys, ray_runtime):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / f"{name}.json"
     argv = ["--quick", "--out", str(out), *EXTRA.get(name, [])]

@@ -159,7 +159,8 @@ def test_a_no_stopping_trial_that_failed_short_keeps_the_other_figures(tmp_path,
     assert figures["no_stopping_batch_size_at_first_rung"][0]["trials"] == 2
 
 
-def test_quick_run_with_paused_asha_spends_what_promotion_allows(tmp_path, monkeypatch):
+def test_quick_run_with_paused_asha_spends_what_promotion_allows(tmp_path, monkeypatch,
+                                                                 ray_runtime):
     import json
 
     from bench.search_efficiency import main

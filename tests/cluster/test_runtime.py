@@ -56,6 +56,20 @@ def test_a_local_runtime_starts_no_idle_workers_and_its_workers_keep_freed_memor
         runtime.stop_ray()
 
 
+
+def test_a_runtime_the_process_already_has_is_used_and_left_running():
+    runtime.ray.init(num_cpus=1, include_dashboard=False)  # a notebook's own
+    try:
+        assert runtime.start_ray(None, dashboard=False) is None
+        runtime.stop_ray()
+        assert runtime.ray.is_initialized()
+        with pytest.raises(UserError, match="--address auto: this process is already connected"):
+            runtime.start_ray("auto")
+    finally:
+        runtime.ray.shutdown()
+    assert not runtime.ray.is_initialized()
+
+
 def _resources(*nodes):
     return lambda: [{"Resources": r, "Alive": True} for r in nodes] + [
         {"Resources": {"CPU": 64.0, "GPU": 8.0}, "Alive": False}]  # a dead node counts for none

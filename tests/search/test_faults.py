@@ -32,7 +32,8 @@ def _run_trial_checking(check):
     return trial
 
 
-def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_data, tmp_path):
+def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_data, tmp_path,
+                                                                            ray_runtime):
     marker = tmp_path / "crashed-once"
 
     def crash_once_at_epoch_2(metrics):
@@ -71,7 +72,7 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
 
 
 def test_a_search_stopped_after_tune_deleted_a_checkpoint_its_state_names_resumes(
-        sr_data, tmp_path, capsys):
+        sr_data, tmp_path, capsys, ray_runtime):
     # Tune deletes a displaced checkpoint at once but saves the experiment state now and then; a
     # search killed in between names a checkpoint that is gone (ray-project/ray#27790). Here a
     # trial dies at epoch 4 on every try (ending in ERROR with checkpoints up to epoch 3), then

@@ -26,7 +26,7 @@ SEARCH = ["--task", "superres", "--num-samples", "4", "--max-epochs", "3", "--gr
 
 
 @pytest.fixture(scope="module")
-def finished(sr_data, tmp_path_factory):
+def finished(sr_data, tmp_path_factory, ray_runtime):
     storage = tmp_path_factory.mktemp("results")
     # Concurrency 1 fixes the order in which trials reach ASHA's rungs.
     code = run_main([*SEARCH, "--data", str(sr_data), "--storage", str(storage), "--name", "e2e",
@@ -229,7 +229,8 @@ def test_predict_upscales_like_the_model(finished, sr_data, tmp_path):
     assert (tmp_path / "sr" / files[2].with_suffix(".png").name).exists()
 
 
-def test_a_diverging_trial_ends_cleanly_and_the_search_finishes(sr_data, tmp_path, monkeypatch):
+def test_a_diverging_trial_ends_cleanly_and_the_search_finishes(sr_data, tmp_path, monkeypatch,
+                                                                 ray_runtime):
     from spaces import superres
 
     absurd = {"model": "srgan", "blocks": 1, "upsample": "pixelshuffle", "features": 16,

@@ -19,7 +19,7 @@ def _rows(experiment):
 
 
 @pytest.fixture(scope="module")
-def searched(classify_data, anomaly_data, tmp_path_factory):
+def searched(classify_data, anomaly_data, tmp_path_factory, ray_runtime):
     storage = tmp_path_factory.mktemp("results")
     # classify asks for a split of its own: its data's val/ folder is pooled and re-split.
     codes = {task: run_main(["--task", task, *SEARCH, "--data", str(data), "--storage",

@@ -27,7 +27,6 @@ from search.study_summary import (
     plot_importances,
 )
 from spaces import SPACES
-from trainables.class_metrics import save_evaluation_figures
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 
 MANIFEST = "lenstune.json"
@@ -141,6 +140,8 @@ def _write_plots(experiment: str, manifest: dict, analysis: ExperimentAnalysis,
             plot_importances(importances, Path(folder) / "importance.png")
         evaluation = f"{experiment}/best/evaluation.json"
         if storage.exists(evaluation):  # classify, anomaly: the best trial's ROC and confusion
+            from trainables.class_metrics import save_evaluation_figures  # scikit-learn: ~2 s
+
             summary = json.loads(storage.read_text(evaluation))
             save_evaluation_figures(summary, folder)
         storage.copy_folder(pyarrow.fs.LocalFileSystem(), folder, f"{experiment}/plots")

@@ -15,7 +15,7 @@ from search.promotion_asha import PauseAwareLimiter, PromotionASHA
 from search.result_files import CsvResults, JsonResults
 from search.resumable_asha import ResumableASHA
 from spaces import SPACES
-from trainables.models.classifiers import CLASSIFIERS, pretrained_weights
+from trainables.models.families import CLASSIFIERS
 from trainables.tune_adapter import run_trial
 
 # Each trial writes its own TensorBoard log (HParams from the first epoch); Ray's automatic
@@ -51,6 +51,8 @@ def _space_options(cfg: SearchConfig) -> dict:
     options = {"lr_range": cfg.lr_range, "max_lr_ratio": cfg.max_lr_ratio}
     if cfg.task != "superres":
         # `pretrained` is only searched for nets whose ImageNet weights are on this machine.
+        from trainables.models.classifiers import pretrained_weights  # timm: seconds to import
+
         options["pretrained_models"] = tuple(
             name for name in CLASSIFIERS if pretrained_weights(name, cfg.weights_dir))
     return options

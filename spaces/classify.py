@@ -3,7 +3,7 @@ regularisation, augmentation, batch and the cyclic LR bounds."""
 
 from __future__ import annotations
 
-from trainables.models.classifiers import FAMILIES
+from trainables.models.families import FAMILIES
 
 METRIC = "val_auc"
 MODE = "max"

@@ -19,13 +19,9 @@ from timm.models.mobilevit import _inverted_residual_block, _mobilevit_block
 from torch import nn
 
 from trainables.errors import UserError
+from trainables.models.families import CLASSIFIERS, FAMILIES
 
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "resnet": ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"),
-    "efficientnet": tuple(f"efficientnet_b{i}" for i in range(5)),
-    "mobilevit": ("mobilevit_ref", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s"),
-}
-CLASSIFIERS = tuple(name for names in FAMILIES.values() for name in names)
+__all__ = ["CLASSIFIERS", "FAMILIES", "build_classifier", "pretrained_weights"]
 
 _MOBILEVIT_REF = ByoModelCfg(
     blocks=(

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from cluster.local import cluster_processes, down, kill_worker_raylet, ray_env, up
+from cluster.local import (
+    LocalCluster,
+    cluster_processes,
+    down,
+    kill_worker_raylet,
+    ray_env,
+    up,
+)
 
 SEARCH = ["--task", "superres", "--num-samples", "4", "--max-epochs", "3", "--grace-epochs", "3",
           "--concurrency", "2", "--cpus-per-trial", "1", "--gpus-per-trial", "0.5",
@@ -41,26 +48,18 @@ def _search(cluster, data: Path, storage: Path, name: str) -> subprocess.Popen:
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd())
 
 
-def test_trials_run_on_both_nodes_with_fractional_gpus(cluster, sr_data, tmp_path):
-    search = _search(cluster, sr_data, tmp_path, "spread")
-    assert search.wait(timeout=400) == 0, (tmp_path / "spread.log").read_text()[-3000:]
-    results = _results(tmp_path / "spread")
-    assert len(results) == 4
-    nodes = {rows[0]["node_id"] for rows in results.values()}
-    assert len(nodes) == 2, "every trial ran on one node"
-    assert all(rows[-1]["epoch"] == 3 for rows in results.values())
-
-
-def test_a_worker_node_dying_mid_search_loses_no_trial(cluster, sr_data, tmp_path):
+def test_trials_spread_over_both_nodes_and_a_worker_node_dying_loses_none(cluster, sr_data,
+                                                                         tmp_path):
+    # Fractional GPUs (0.5 a trial on nodes of 2 logical GPUs and 1 CPU): one trial a node.
     search = _search(cluster, sr_data, tmp_path, "faulty")
     experiment = tmp_path / "faulty"
     deadline = time.time() + 240
     # Kill the worker node once a trial on it has reported an epoch.
-    while time.time() < deadline:
+    nodes = set()
+    while len(nodes) < 2:
+        assert time.time() < deadline, "no trial ran on the second node"
         assert search.poll() is None, (tmp_path / "faulty.log").read_text()[-3000:]
         nodes = {row["node_id"] for rows in _results(experiment).values() for row in rows}
-        if len(nodes) == 2:
-            break
         time.sleep(0.2)
     kill_worker_raylet(cluster)
     assert search.wait(timeout=500) == 0, (tmp_path / "faulty.log").read_text()[-3000:]
@@ -71,31 +70,26 @@ def test_a_worker_node_dying_mid_search_loses_no_trial(cluster, sr_data, tmp_pat
         assert sum(1 for line in f) == 1 + 4 + 1  # header, 4 trials, bicubic
 
 
-def test_down_stops_only_its_own_processes(tmp_path):
-    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    started = up(nodes=1, cpus_per_node=1, gpus_per_node=0)
-    try:
-        assert any(p.name() == "raylet" for p in cluster_processes(started))
-        assert down(started) > 0
-        assert not cluster_processes(started)
-        assert bystander.poll() is None, "down stopped a process it did not start"
-    finally:
-        bystander.kill()
-
-
-def test_cli_up_and_down(tmp_path):
+def test_cli_up_and_down_stops_only_its_own_processes(tmp_path):
     state = tmp_path / "cluster.json"
     env = ray_env()
     run = [sys.executable, "-m", "cluster.local"]
-    started = subprocess.run([*run, "up", "--nodes", "1", "--state", str(state)],
-                             capture_output=True, text=True, env=env, timeout=120)
-    assert started.returncode == 0, started.stderr
-    assert started.stdout.strip().startswith("127.0.0.1:")
-    again = subprocess.run([*run, "up", "--state", str(state)], capture_output=True, text=True,
-                           env=env, timeout=60)
-    assert again.returncode == 2 and "already recorded" in again.stderr
-    stopped = subprocess.run([*run, "down", "--state", str(state)], capture_output=True,
-                             text=True, env=env, timeout=120)
-    assert stopped.returncode == 0 and "stopped" in stopped.stdout and not state.exists()
-
-
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        started = subprocess.run([*run, "up", "--nodes", "1", "--state", str(state)],
+                                 capture_output=True, text=True, env=env, timeout=120)
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.strip().startswith("127.0.0.1:")
+        recorded = LocalCluster.load(state)
+        assert any(p.name() == "raylet" for p in cluster_processes(recorded))
+        again = subprocess.run([*run, "up", "--state", str(state)], capture_output=True,
+                               text=True, env=env, timeout=60)
+        assert again.returncode == 2 and "already recorded" in again.stderr
+        stopped = subprocess.run([*run, "down", "--state", str(state)], capture_output=True,
+                                 text=True, env=env, timeout=120)
+        assert stopped.returncode == 0 and not state.exists()
+        assert stopped.stdout.startswith("stopped ") and int(stopped.stdout.split()[1]) > 0
+        assert not cluster_processes(recorded)
+        assert bystander.poll() is None, "down stopped a process it did not start"
+    finally:
+        bystander.kill()

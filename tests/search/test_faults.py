@@ -6,6 +6,7 @@ import json
 import shutil
 
 from cluster.runtime import start_ray, stop_ray
+from search import tuner
 from search.config import SearchConfig
 from search.tuner import build_trainable, build_tuner, restore_tuner
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
@@ -72,13 +73,14 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
 
 
 def test_a_search_stopped_after_tune_deleted_a_checkpoint_its_state_names_resumes(
-        sr_data, tmp_path, capsys, ray_runtime):
+        sr_data, tmp_path, capsys, ray_runtime, monkeypatch):
     # Tune deletes a displaced checkpoint at once but saves the experiment state now and then; a
     # search killed in between names a checkpoint that is gone (ray-project/ray#27790). Here a
     # trial dies at epoch 4 on every try (ending in ERROR with checkpoints up to epoch 3), then
     # the checkpoint its state names last is deleted, as that race leaves it.
     dying = tmp_path / "dying"
     dying.write_text("until resumed")
+    monkeypatch.setattr(tuner, "MAX_FAILURES", 1)  # one retry dies as well as three would
 
     def die_at_epoch_4(metrics):
         if metrics["epoch"] == 4 and dying.exists():

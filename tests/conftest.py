@@ -47,4 +47,5 @@ def ray_runtime():
 
     start_ray(None, dashboard=False)
     yield
-    ray.shutdown()
+    ray.shutdown()  # not stop_ray: a search's own start_ray found it running, so its own
+    # stop_ray left it so, and marked it as not started here

@@ -56,7 +56,6 @@ def test_a_local_runtime_starts_no_idle_workers_and_its_workers_keep_freed_memor
         runtime.stop_ray()
 
 
-
 def test_a_runtime_the_process_already_has_is_used_and_left_running():
     runtime.ray.init(num_cpus=1, include_dashboard=False)  # a notebook's own
     try:

@@ -49,3 +49,18 @@ def test_at_size_keeps_the_field_of_view():
 
 def test_min_max_of_a_flat_image_is_zero():
     assert not min_max(np.full((4, 4), 3.0)).any()
+
+
+def test_render_is_lenstronomys_whole_image_bit_for_bit():
+    from trainables.data import lensing
+
+    recipe = LensingRecipe().at_size(40)
+    rng = np.random.default_rng(2)
+    kwargs_lens = lensing._main_lens(recipe) + lensing._substructure(rng, "vort", recipe)
+    kwargs_source = lensing._source(rng, recipe)
+    model = lensing._image_model(40, recipe.pixel_scale, recipe.psf_fwhm, recipe.psf_truncation,
+                                 ("SIE", "SHEAR"))
+    rendered = lensing._render(model, kwargs_lens, kwargs_source)
+    assert rendered.max() > 0
+    assert np.array_equal(rendered,
+                          model.image(kwargs_lens=kwargs_lens, kwargs_source=kwargs_source))

@@ -112,12 +112,19 @@ def check_storage_reachable(storage: str) -> None:
         "shared filesystem path (NFS, Lustre...) or a URI (s3://, gs://)")
 
 
-def check_trial_fits(cpus: float, gpus: float, address: str | None,
-                     resumed: bool = False) -> None:
+def runtime_started_in_this_process() -> bool:
+    """Whether this process's Ray runtime was started by its own `ray.init` (lenstune's, or a
+    notebook's), rather than joined: a cluster (`--address`, RAY_ADDRESS, a running `ray
+    start`) or Ray Client. Only a runtime of one's own is known to have no autoscaler."""
+    node = getattr(ray._private.worker, "_global_node", None)  # None under Ray Client
+    return bool(getattr(node, "head", False))
+
+
+def check_trial_fits(cpus: float, gpus: float, resumed: bool = False) -> None:
     """A trial asking for more than any node has would wait for ever (Ray Tune only warns,
-    once a minute). Refuse it on a local runtime; on a cluster (`address`, or Ray's own
-    RAY_ADDRESS, which `ray.init` follows), warn, since an autoscaler may yet add a node that
-    fits. `resumed`: the request is a resumed search's own."""
+    once a minute). Refuse it on a runtime this process started; on one it joined, warn, since
+    an autoscaler may yet add a node that fits. `resumed`: the request is a resumed search's
+    own."""
     nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
     if any(r.get("CPU", 0) >= cpus and r.get("GPU", 0) >= gpus for r in nodes):
         return
@@ -126,7 +133,7 @@ def check_trial_fits(cpus: float, gpus: float, address: str | None,
     asked = f"--cpus-per-trial {cpus:g} --gpus-per-trial {gpus:g}"
     if resumed:
         asked += " (the resumed search's)"
-    if address is None and not os.environ.get("RAY_ADDRESS"):
+    if runtime_started_in_this_process():
         raise UserError(
             f"{asked}: this machine's Ray runtime has {most_cpus:g} CPUs and {most_gpus:g} GPUs, "
             "so no trial could start; ask for less (--gpus-per-trial 0 trains on the CPU)")

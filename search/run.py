@@ -169,7 +169,7 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
 
     # Both before anything is written.
     check_storage_reachable(cfg.storage)
-    check_trial_fits(cfg.cpus_per_trial, cfg.gpus_per_trial, cfg.address, resumed=cfg.resume)
+    check_trial_fits(cfg.cpus_per_trial, cfg.gpus_per_trial, resumed=cfg.resume)
     trainable = build_trainable(cfg, data.split)
     if cfg.resume:
         tuner = restore_tuner(cfg.experiment_path, trainable)

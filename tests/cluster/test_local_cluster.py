@@ -82,6 +82,16 @@ def test_cli_up_and_down_stops_only_its_own_processes(tmp_path):
         assert started.stdout.strip().startswith("127.0.0.1:")
         recorded = LocalCluster.load(state)
         assert any(p.name() == "raylet" for p in cluster_processes(recorded))
+        # A driver that joins it (as a notebook's ray.init(address) would) is on a cluster: a
+        # trial no node holds is warned of, not refused, since an autoscaler may add a node.
+        joined = subprocess.run(
+            [sys.executable, "-c", "import ray; from cluster import runtime; "
+             f"ray.init(address={started.stdout.strip()!r}, logging_level='ERROR'); "
+             "assert not runtime.runtime_started_in_this_process(); "
+             "runtime.check_trial_fits(64, 0)"],
+            capture_output=True, text=True, env=env, timeout=120)
+        assert joined.returncode == 0, joined.stderr
+        assert "trials wait until an autoscaler adds one" in joined.stderr
         again = subprocess.run([*run, "up", "--state", str(state)], capture_output=True,
                                text=True, env=env, timeout=60)
         assert again.returncode == 2 and "already recorded" in again.stderr

@@ -59,6 +59,7 @@ def test_a_local_runtime_starts_no_idle_workers_and_its_workers_keep_freed_memor
 def test_a_runtime_the_process_already_has_is_used_and_left_running():
     runtime.ray.init(num_cpus=1, include_dashboard=False)  # a notebook's own
     try:
+        assert runtime.runtime_started_in_this_process()  # no autoscaler: a misfit is refused
         assert runtime.start_ray(None, dashboard=False) is None
         runtime.stop_ray()
         assert runtime.ray.is_initialized()
@@ -76,23 +77,22 @@ def _resources(*nodes):
 
 def test_a_trial_no_node_can_hold_is_refused_locally_and_warned_of_on_a_cluster(monkeypatch,
                                                                                 capsys):
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(runtime, "runtime_started_in_this_process", lambda: True)
     monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 2.0}))
-    runtime.check_trial_fits(2, 0, address=None)
+    runtime.check_trial_fits(2, 0)
     with pytest.raises(UserError, match="gpus-per-trial 0.25: this machine's Ray runtime has "
                                         "2 CPUs and 0 GPUs, so no trial could start"):
-        runtime.check_trial_fits(1, 0.25, address=None)
+        runtime.check_trial_fits(1, 0.25)
     with pytest.raises(UserError, match="--cpus-per-trial 4 "):
-        runtime.check_trial_fits(4, 0, address=None)
+        runtime.check_trial_fits(4, 0)
     with pytest.raises(UserError, match=r"0.25 \(the resumed search's\): this machine"):
-        runtime.check_trial_fits(1, 0.25, address=None, resumed=True)
-    # On a cluster, CPUs on one node and a GPU on another do not hold one trial either.
+        runtime.check_trial_fits(1, 0.25, resumed=True)
+    # A runtime this process joined (a cluster; tests/cluster/test_local_cluster.py joins a real
+    # one): warned of, since an autoscaler may add a node. CPUs on one node and a GPU on
+    # another do not hold one trial either.
+    monkeypatch.setattr(runtime, "runtime_started_in_this_process", lambda: False)
     monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 8.0}, {"CPU": 1.0, "GPU": 1.0}))
-    runtime.check_trial_fits(2, 0.5, address="10.0.0.1:6379")
+    runtime.check_trial_fits(2, 0.5)
     assert "at most 8 CPUs and 1 GPUs on a node" in capsys.readouterr().err
-    runtime.check_trial_fits(1, 0.5, address="10.0.0.1:6379")
+    runtime.check_trial_fits(1, 0.5)
     assert capsys.readouterr().err == ""
-    # A runtime Ray joined through RAY_ADDRESS is a cluster too.
-    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
-    runtime.check_trial_fits(2, 0.5, address=None)
-    assert "trials wait until an autoscaler adds one" in capsys.readouterr().err

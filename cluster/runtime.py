@@ -33,6 +33,17 @@ LOCAL_RUNTIME_ENV = {
 """Environment of a local runtime's processes, set while `ray.init` starts them."""
 
 
+class _NoTokenAuthNotice(logging.Filter):
+    """Drops Ray's notice that token authentication is on (each `ray.init`, "Set RAY_AUTH_MODE
+    =disabled to opt out"): lenstune keeps it on by design (README, Security defaults). Ray's
+    warning that authentication is *off* still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Token authentication is enabled")
+
+
+TOKEN_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
 _started_here = False
 """Whether start_ray started (or connected) the runtime this process is on, for stop_ray."""
 
@@ -60,11 +71,14 @@ def start_ray(address: str | None, dashboard: bool = True) -> str | None:
     runtime_env = {} if address is not None else {
         key: value for key, value in LOCAL_RUNTIME_ENV.items() if key not in os.environ}
     os.environ.update(runtime_env)
+    notice = _NoTokenAuthNotice()
+    logging.getLogger(TOKEN_AUTH_LOGGER).addFilter(notice)
     try:
         context = ray.init(**kwargs)
     except (ConnectionError, ValueError) as exc:
         raise UserError(f"--address {address}: cannot connect to Ray ({exc})") from None
     finally:
+        logging.getLogger(TOKEN_AUTH_LOGGER).removeFilter(notice)
         for key in runtime_env:
             del os.environ[key]
     _started_here = True

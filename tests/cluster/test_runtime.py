@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 import time
 
 import psutil
@@ -54,6 +56,18 @@ def test_a_local_runtime_starts_no_idle_workers_and_its_workers_keep_freed_memor
         assert env["GLIBC_TUNABLES"] == runtime.MALLOC_TUNABLES
     finally:
         runtime.stop_ray()
+
+
+def test_a_local_runtime_keeps_token_authentication_on_without_ray_saying_so():
+    # In a fresh process: Ray sets RAY_AUTH_MODE in its own process at the first ray.init.
+    code = ("from cluster import runtime; runtime.start_ray(None, dashboard=False); "
+            "from ray._raylet import AuthenticationMode, get_authentication_mode; "
+            "assert get_authentication_mode() == AuthenticationMode.TOKEN; runtime.stop_ray()")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Token authentication is enabled" not in done.stderr + done.stdout
 
 
 def test_a_runtime_the_process_already_has_is_used_and_left_running():

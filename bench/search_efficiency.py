@@ -37,8 +37,8 @@ from bench.fixed_search import (
 )
 from search.config import ASHA_MODES, default_cache_dir
 from search.data import prepare_data
+from search.manifest import MANIFEST, read_manifest
 from search.promotion_asha import PauseAwareLimiter, rung_epochs
-from search.report import MANIFEST, read_manifest
 from search.run import manifest_settings, parse_args
 from search.tuner import asha_scheduler
 from spaces import SPACES

@@ -19,6 +19,7 @@ import pyarrow.fs
 from ray.tune import ExperimentAnalysis
 
 from search import storage
+from search.manifest import read_manifest
 from search.study import load_study
 from search.study_summary import (
     importance_markdown,
@@ -28,9 +29,6 @@ from search.study_summary import (
 )
 from spaces import SPACES
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
-
-MANIFEST = "lenstune.json"
-"""Written by search.run beside Ray's files: what the search was, and the bicubic baseline."""
 
 
 @dataclass(frozen=True)
@@ -145,13 +143,6 @@ def _write_plots(experiment: str, manifest: dict, analysis: ExperimentAnalysis,
             summary = json.loads(storage.read_text(evaluation))
             save_evaluation_figures(summary, folder)
         storage.copy_folder(pyarrow.fs.LocalFileSystem(), folder, f"{experiment}/plots")
-
-
-def read_manifest(experiment: str) -> dict:
-    path = f"{experiment.rstrip('/')}/{MANIFEST}"
-    if not storage.exists(path):
-        raise UserError(f"{experiment}: not a lenstune experiment (no {MANIFEST})")
-    return json.loads(storage.read_text(path))
 
 
 def write_report(experiment: str) -> Report:

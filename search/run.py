@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from search import storage
 from search.config import (
@@ -22,12 +23,17 @@ from search.config import (
     experiment_path,
     preset_defaults,
 )
-from search.data import PreparedData, prepare_data
-from search.report import MANIFEST, Report, read_manifest, write_report
-from search.study import default_study_url, open_study_storage
+from search.manifest import MANIFEST, read_manifest
 from trainables import __version__
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 from trainables.precision import PRECISIONS
+
+if TYPE_CHECKING:
+    from search.data import PreparedData
+    from search.report import Report
+
+# Ray Tune, torch, Optuna and the report's libraries take seconds to import: they are imported
+# once the command line has been read, so that --help and a bad flag answer at once.
 
 INTERRUPTED = 130
 
@@ -106,6 +112,21 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     )
 
 
+def prepare_data(*args, **kwargs) -> PreparedData:
+    """search.data.prepare_data (the data set's readers and simulator, imported when used)."""
+    from search.data import prepare_data as prepare
+
+    return prepare(*args, **kwargs)
+
+
+def write_report(experiment: str) -> Report:
+    """search.report.write_report (Ray Tune's result reader, Optuna and plotting, imported when
+    used)."""
+    from search.report import write_report as write
+
+    return write(experiment)
+
+
 def manifest_settings(cfg: SearchConfig) -> dict:
     """The settings as the manifest keeps them (and --resume reads them back)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()}
@@ -113,6 +134,8 @@ def manifest_settings(cfg: SearchConfig) -> dict:
 
 def resumed_config(cfg: SearchConfig) -> SearchConfig:
     """The saved settings of experiment cfg.name, with this run's cluster options."""
+    from search.study import default_study_url
+
     manifest = read_manifest(cfg.experiment_path)
     saved = manifest["search"]
     if saved["task"] != cfg.task:
@@ -165,6 +188,7 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
 def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_storage) -> None:
     """Run (or continue) the search on the Ray runtime already started (local or cfg.address)."""
     from cluster.runtime import check_storage_reachable, check_trial_fits
+    from search.study import open_study_storage
     from search.tuner import build_trainable, build_tuner, restore_tuner
 
     # Both before anything is written.
@@ -212,6 +236,8 @@ def report_while_stopping(experiment: str, stop) -> Report:
 @exits_cleanly
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
+    from search.study import default_study_url, open_study_storage
+
     storage.check_writable(cfg.storage)
     check_experiment_folder(cfg)
     if cfg.resume:

@@ -10,12 +10,17 @@ It pays on GPUs with bf16 tensor cores (Ampere and later) and on CPUs with bf16 
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 PRECISIONS = ("fp32", "bf16")
 
 
 def autocast(device: str | torch.device, precision: str) -> torch.autocast:
     """The autocast context of `precision` on `device` (a no-op for fp32)."""
+    import torch  # here, so that search.config's PRECISIONS does not import torch
+
     return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16,
                           enabled=precision == "bf16")

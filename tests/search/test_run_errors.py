@@ -85,6 +85,18 @@ def test_the_real_command_prints_no_traceback(tmp_path):
     assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
 
 
+def test_a_bad_flag_is_answered_before_torch_ray_tune_and_optuna_are_imported(tmp_path):
+    # They take seconds (a mistyped flag took 9 s to answer): imported once the flags are read.
+    code = ("import sys; from search.run import main; "
+            f"code = main(['--task', 'superres', '--seed', '-1', '--storage', {str(tmp_path)!r}]); "
+            "print([m for m in ('torch', 'ray.tune', 'optuna', 'matplotlib', 'lenstronomy') "
+            "if m in sys.modules]); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "--seed must be >= 0" in result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_a_trial_no_machine_here_can_hold_is_refused_before_anything_is_written(capsys, tmp_path,
                                                                                  sr_data):
     code, err = _run(capsys, "--task", "superres", "--data", str(sr_data), "--gpus-per-trial", "64",

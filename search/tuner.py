@@ -8,6 +8,7 @@ from functools import partial
 from ray import tune
 from ray.tune.schedulers import TrialScheduler
 
+from cluster import runtime
 from search.checkpoint_repair import repair_missing_checkpoints
 from search.config import SearchConfig
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
@@ -110,8 +111,10 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
         tune_config=tune.TuneConfig(
             search_alg=searcher, scheduler=scheduler, num_samples=cfg.num_samples,
             # Reusing actors saves ~3 s per trial, but on a cluster a cached actor can sit on a
-            # node that has just died, failing every trial handed to it: reuse only locally.
-            reuse_actors=cfg.address is None,
+            # node that has just died, failing every trial handed to it: reuse them only on a
+            # runtime this process started (a cluster may also be joined without --address:
+            # RAY_ADDRESS, a notebook's ray.init(address=...)).
+            reuse_actors=runtime.runtime_started_in_this_process(),
             trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(

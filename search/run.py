@@ -28,12 +28,11 @@ from trainables import __version__
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 from trainables.precision import PRECISIONS
 
+# Ray Tune, torch, Optuna and the report's libraries take seconds to import: they are imported
+# once the command line has been read, so that --help and a bad flag answer at once.
 if TYPE_CHECKING:
     from search.data import PreparedData
     from search.report import Report
-
-# Ray Tune, torch, Optuna and the report's libraries take seconds to import: they are imported
-# once the command line has been read, so that --help and a bad flag answer at once.
 
 INTERRUPTED = 130
 

@@ -8,17 +8,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
-from torchvision.utils import save_image
 
-from trainables.checkpoint import load_model
-from trainables.class_metrics import evaluation_summary, save_evaluation_figures
-from trainables.data.class_images import read_all_class_images, read_class_images
-from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
-from trainables.inference import best_device, prepare_classify_inputs, run_batched
-from trainables.sr_metrics import sr_scores
-from trainables.superres import bicubic_baseline, sample_grid
+
+# torch, torchvision, scikit-learn and the model code (~9 s to import) are imported once the
+# flags are read, so a bad flag is answered at once.
 
 
 def _search_split(model_dir: Path) -> tuple[float, int]:
@@ -31,6 +25,14 @@ def _search_split(model_dir: Path) -> tuple[float, int]:
 
 
 def evaluate_superres(net, data: Path, split: tuple | None, out: Path, device: str) -> dict:
+    import torch
+    from torchvision.utils import save_image
+
+    from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
+    from trainables.inference import run_batched
+    from trainables.sr_metrics import sr_scores
+    from trainables.superres import bicubic_baseline, sample_grid
+
     pairs = read_sr_pairs(data)
     if split is not None:
         pairs = split_sr_pairs(pairs, *split).val
@@ -46,6 +48,10 @@ def evaluate_superres(net, data: Path, split: tuple | None, out: Path, device: s
 
 def evaluate_classes(net, spec: dict, data: Path, split: tuple | None, out: Path,
                      device: str) -> dict:
+    from trainables.class_metrics import evaluation_summary, save_evaluation_figures
+    from trainables.data.class_images import read_all_class_images, read_class_images
+    from trainables.inference import prepare_classify_inputs, run_batched
+
     images = read_all_class_images(data) if split is None else read_class_images(data, *split).val
     if list(images.classes) != spec["classes"]:
         raise UserError(f"{data}: classes {list(images.classes)} differ from the model's "
@@ -84,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path,
                         help="results folder (default: STORAGE/NAME/evaluations/<data name>)")
     args = parser.parse_args(argv)
+    from trainables.checkpoint import load_model
+    from trainables.inference import best_device
+
     device = best_device()
     net, spec = load_model(args.model, device)
     if args.task and args.task != spec["task"]:

@@ -12,13 +12,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from trainables.checkpoint import load_model
 from trainables.data.image_files import IMAGE_SUFFIXES, load_image
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
-from trainables.inference import best_device, prepare_classify_inputs, run_batched
+
+# torch and the model code (seconds to import) are imported once the flags are checked, so a
+# bad flag is answered at once.
 
 
 def input_files(inputs: list[Path]) -> list[Path]:
@@ -39,6 +39,10 @@ def input_files(inputs: list[Path]) -> list[Path]:
 
 
 def predict_classes(net, spec, files, images, out: Path, device: str, batch_size: int) -> Path:
+    import torch
+
+    from trainables.inference import prepare_classify_inputs, run_batched
+
     x = torch.cat([prepare_classify_inputs(spec, image[None, None], str(f))
                    for f, image in zip(files, images)])
     probs = run_batched(net, x, spec["task"], batch_size, device, progress=len(files) > 256)
@@ -53,6 +57,10 @@ def predict_classes(net, spec, files, images, out: Path, device: str, batch_size
 
 
 def predict_superres(net, files, images, out: Path, device: str, batch_size: int) -> Path:
+    import torch
+
+    from trainables.inference import run_batched
+
     by_shape = defaultdict(list)  # images of one size go through the net together
     for file, image in zip(files, images):
         by_shape[image.shape].append((file, image))
@@ -89,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--batch-size must be positive, got {args.batch_size}")
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise UserError(f"--out {args.out}: exists and is not empty; nothing is overwritten")
+    from trainables.checkpoint import load_model
+    from trainables.inference import best_device
+
     device = best_device()
     net, spec = load_model(args.model, device)
     if args.task and args.task != spec["task"]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from trainables.data.class_images import write_simulated_classes
 from trainables.data.lensing import LensingRecipe
-from trainables.data.sr_pairs import write_simulated_sr_pairs
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 
 TASKS = ("superres", "classify", "anomaly")
@@ -38,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.num_pix < 8 or args.num_pix % 2:
         raise UserError(f"--num-pix must be even and >= 8, got {args.num_pix}")
     recipe = LensingRecipe().at_size(args.num_pix)
+    # Imported once the flags are checked (the class images' reader imports torch, seconds).
+    from trainables.data.class_images import write_simulated_classes
+    from trainables.data.sr_pairs import write_simulated_sr_pairs
+
     if args.task == "superres":
         out = write_simulated_sr_pairs(args.out, args.n, args.seed, recipe, workers=args.workers)
     else:

@@ -1,11 +1,15 @@
 """Every bad input: one `error:` line on stderr, exit code 2, nothing overwritten."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from search.run import main
+
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def _run(capsys, *argv):
@@ -85,15 +89,23 @@ def test_the_real_command_prints_no_traceback(tmp_path):
     assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
 
 
-def test_a_bad_flag_is_answered_before_torch_ray_tune_and_optuna_are_imported(tmp_path):
-    # They take seconds (a mistyped flag took 9 s to answer): imported once the flags are read.
-    code = ("import sys; from search.run import main; "
-            f"code = main(['--task', 'superres', '--seed', '-1', '--storage', {str(tmp_path)!r}]); "
+@pytest.mark.parametrize("module, argv, message", [
+    ("search.run", ["--task", "superres", "--seed", "-1"], "--seed must be >= 0"),
+    ("search.evaluate", ["--model", "m", "--data", "d", "--split", "some"], "--split"),
+    ("search.predict", ["--model", "m", "--input", "i", "--out", "o", "--batch-size", "0"],
+     "--batch-size must be positive"),
+    ("search.simulate", ["--task", "superres", "--n", "0", "--out", "o"], "--n must be positive"),
+])
+def test_a_bad_flag_is_answered_before_the_heavy_libraries_are_imported(tmp_path, module, argv,
+                                                                          message):
+    # torch, Ray Tune, Optuna, matplotlib and lenstronomy take seconds to import (a mistyped
+    # search.run flag took 9 s to answer): the commands import them once the flags are checked.
+    code = (f"import sys; from {module} import main; code = main({argv!r}); "
             "print([m for m in ('torch', 'ray.tune', 'optuna', 'matplotlib', 'lenstronomy') "
             "if m in sys.modules]); sys.exit(code)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 2 and "--seed must be >= 0" in result.stderr
+                            timeout=120, cwd=tmp_path, env=os.environ | {"PYTHONPATH": ROOT})
+    assert result.returncode == 2 and message in result.stderr, result.stderr
     assert result.stdout.strip() == "[]"
 
 

@@ -24,6 +24,7 @@ from search.config import (
     preset_defaults,
 )
 from search.manifest import MANIFEST, read_manifest
+from search.study import default_study_url, open_study_storage
 from trainables import __version__
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 from trainables.precision import PRECISIONS
@@ -133,8 +134,6 @@ def manifest_settings(cfg: SearchConfig) -> dict:
 
 def resumed_config(cfg: SearchConfig) -> SearchConfig:
     """The saved settings of experiment cfg.name, with this run's cluster options."""
-    from search.study import default_study_url
-
     manifest = read_manifest(cfg.experiment_path)
     saved = manifest["search"]
     if saved["task"] != cfg.task:
@@ -187,7 +186,6 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
 def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_storage) -> None:
     """Run (or continue) the search on the Ray runtime already started (local or cfg.address)."""
     from cluster.runtime import check_storage_reachable, check_trial_fits
-    from search.study import open_study_storage
     from search.tuner import build_trainable, build_tuner, restore_tuner
 
     # Both before anything is written.
@@ -235,8 +233,6 @@ def report_while_stopping(experiment: str, stop) -> Report:
 @exits_cleanly
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
-    from search.study import default_study_url, open_study_storage
-
     storage.check_writable(cfg.storage)
     check_experiment_folder(cfg)
     if cfg.resume:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import optuna
+from typing import TYPE_CHECKING
 
 from trainables.errors import UserError
+
+if TYPE_CHECKING:
+    import optuna
 
 STUDY_FILE = "optuna.db"
 
@@ -18,6 +21,8 @@ def default_study_url(experiment_path: str) -> str | None:
 
 def open_study_storage(url: str) -> optuna.storages.RDBStorage:
     """Connect (creating the tables if needed); a malformed or unreachable URL is a UserError."""
+    import optuna  # when used, so that search.run reads its flags without it
+
     try:
         return optuna.storages.RDBStorage(url)
     except Exception as exc:  # SQLAlchemy raises many types: bad URL, missing driver, no server
@@ -27,6 +32,8 @@ def open_study_storage(url: str) -> optuna.storages.RDBStorage:
 
 def load_study(url: str, name: str) -> optuna.Study | None:
     """The experiment's study, or None when it has none (in-memory) or it cannot be read."""
+    import optuna
+
     try:
         return optuna.load_study(study_name=name, storage=url)
     except Exception:  # a report of a partial experiment must not fail on its study

@@ -14,21 +14,18 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.fs
-from ray.tune import ExperimentAnalysis
 
 from search import storage
 from search.manifest import read_manifest
 from search.study import load_study
-from search.study_summary import (
-    importance_markdown,
-    param_importances,
-    plot_history,
-    plot_importances,
-)
 from spaces import SPACES
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
+
+if TYPE_CHECKING:
+    from ray.tune import ExperimentAnalysis
 
 
 @dataclass(frozen=True)
@@ -125,6 +122,8 @@ def _markdown(manifest: dict, rows: list[dict], columns: list[str], best: dict |
 def _write_plots(experiment: str, manifest: dict, analysis: ExperimentAnalysis,
                  rows: list[dict], importances: dict | None) -> None:
     """plots/history.png (and plots/importance.png once there are importances)."""
+    from search.study_summary import plot_history, plot_importances
+
     space = SPACES[manifest["task"]]
     by_trial = {r["trial"]: r for r in rows}
     ordered = [by_trial[t.trial_id] for t in analysis.trials if t.trial_id in by_trial]
@@ -149,6 +148,12 @@ def write_report(experiment: str) -> Report:
     """Rebuild leaderboard.md/.csv, best_config.json and best/ from the experiment's files."""
     experiment = storage.resolve_storage(experiment).rstrip("/")
     manifest = read_manifest(experiment)
+    # Ray Tune (with pandas and Ray Data), Optuna and matplotlib take seconds to import: a
+    # mistyped experiment path is answered before them.
+    from ray.tune import ExperimentAnalysis
+
+    from search.study_summary import importance_markdown, param_importances
+
     space = SPACES[manifest["task"]]
     try:
         analysis = ExperimentAnalysis(experiment, default_metric=space.METRIC,

@@ -95,6 +95,7 @@ def test_the_real_command_prints_no_traceback(tmp_path):
     ("search.predict", ["--model", "m", "--input", "i", "--out", "o", "--batch-size", "0"],
      "--batch-size must be positive"),
     ("search.simulate", ["--task", "superres", "--n", "0", "--out", "o"], "--n must be positive"),
+    ("search.report", ["no-such-experiment"], "not a lenstune experiment"),
 ])
 def test_a_bad_flag_is_answered_before_the_heavy_libraries_are_imported(tmp_path, module, argv,
                                                                           message):

@@ -87,8 +87,10 @@ def plot_history(epochs: list[int], values: list[float], metric: str, mode: str,
             ax.axhline(baseline, color="tab:red", linestyle="--", label="baseline")
         ax.set_xlabel(label)
     axes[0].set_ylabel(metric)
-    axes[0].legend(loc="best")
+    # Below the panels: inside them, even matplotlib's "best" place covered trials' points.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     fig.suptitle("Optimisation history")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 INTERRUPTED = 130
 
 
-def parse_args(argv: list[str] | None) -> SearchConfig:
+def build_parser() -> OneLineArgumentParser:
     parser = OneLineArgumentParser(
         prog="python -m search.run",
         description="Hyperparameter search (Optuna TPE + ASHA on Ray Tune) for a DeepLense task.",
@@ -83,7 +83,8 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     add("--storage", default="lenstune_results", help="results folder or URI (s3://, gs://)")
     add("--name", help="experiment name; default: TASK-DATE-TIME")
     add("--resume", action="store_true",
-        help="continue the interrupted experiment --name (its saved settings are used)")
+        help="continue the interrupted experiment --name on its saved settings (a flag "
+        "given beside it must agree with them)")
     add("--seed", type=int, default=0, help="seeds the search, the split and the trials")
     add("--optuna-storage", metavar="URL",
         help="database URL for the Optuna study, e.g. postgresql://user@host/db (shared by a "
@@ -93,7 +94,19 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     add("--no-dashboard", action="store_true", help="do not start the Ray dashboard")
     add("--cache-dir", type=Path, default=default_cache_dir(),
         help="where the simulated default data set is kept (env LENSTUNE_CACHE)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def given_flags(argv: list[str] | None) -> dict:
+    """The options the command line sets itself (by dest, as parsed), none of the defaults."""
+    parser = build_parser()
+    for action in parser._actions:  # not set_defaults: it would set them as values too
+        action.default = argparse.SUPPRESS
+    return vars(parser.parse_args(argv))
+
+
+def parse_args(argv: list[str] | None) -> SearchConfig:
+    args = build_parser().parse_args(argv)
     if args.resume and not args.name:
         raise UserError("--resume needs --name of the experiment to continue")
     defaults = preset_defaults(args.preset, args.task) if args.task in TASK_NAMES else {}
@@ -132,12 +145,47 @@ def manifest_settings(cfg: SearchConfig) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()}
 
 
-def resumed_config(cfg: SearchConfig) -> SearchConfig:
-    """The saved settings of experiment cfg.name, with this run's cluster options."""
+# Flags a resumed search takes anew; the rest are the saved search's. --preset only sets the
+# defaults of the size flags, which the saved sizes replace.
+TAKEN_ANEW_ON_RESUME = {"task", "name", "resume", "storage", "address", "no_dashboard", "preset"}
+
+
+def _flag_text(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _same_setting(given, saved) -> bool:
+    if isinstance(given, Path):
+        return saved is not None and given.resolve() == Path(saved).resolve()
+    if isinstance(given, (list, tuple)):
+        return saved is not None and list(given) == list(saved)
+    return given == saved
+
+
+def check_resume_flags(manifest: dict, given: dict) -> None:
+    """A flag given with --resume must agree with the saved search: it would not apply."""
+    saved = manifest["search"] | {
+        "data": None if manifest["simulated"] else manifest["data"],
+        "optuna_storage": manifest.get("optuna_storage")}
+    for dest, value in given.items():
+        if dest in TAKEN_ANEW_ON_RESUME or _same_setting(value, saved.get(dest)):
+            continue
+        flag = "--" + dest.replace("_", "-")
+        was = _flag_text(saved[dest]) if saved.get(dest) is not None else (
+            "the simulated default" if dest == "data" else "not set")
+        raise UserError(f"--resume continues {manifest['name']} with its saved settings, where "
+                        f"{flag} is {was}, not {_flag_text(value)}: drop {flag}, or start a new "
+                        "search under another --name")
+
+
+def resumed_config(cfg: SearchConfig, given: dict | None = None) -> SearchConfig:
+    """The saved settings of experiment cfg.name, with this run's cluster options; `given`, the
+    flags of this command line, must agree with the saved ones."""
     manifest = read_manifest(cfg.experiment_path)
     saved = manifest["search"]
     if saved["task"] != cfg.task:
         raise UserError(f"--name {cfg.name} is a {saved['task']} search, not {cfg.task}")
+    check_resume_flags(manifest, given or {})
     made_in = experiment_path(saved["storage"], cfg.name)
     study_url = manifest.get("optuna_storage")
     if made_in != cfg.experiment_path and study_url and study_url == default_study_url(made_in):
@@ -173,7 +221,9 @@ def check_experiment_folder(cfg: SearchConfig) -> None:
 def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None) -> None:
     manifest = {
         "name": cfg.name, "task": cfg.task, "lenstune_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "data": data.source,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # Absolute: --resume reads the data again, perhaps from another working folder.
+        "data": str(Path(data.source).resolve()),
         "simulated": data.simulated, "train_count": len(data.split.train),
         "val_count": len(data.split.val), "max_epochs": cfg.max_epochs,
         "num_samples": cfg.num_samples, "baseline_name": data.baseline_name,
@@ -236,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     storage.check_writable(cfg.storage)
     check_experiment_folder(cfg)
     if cfg.resume:
-        cfg = resumed_config(cfg)
+        cfg = resumed_config(cfg, given_flags(argv))
     study_storage = None
     if cfg.optuna_storage and not cfg.resume:
         study_storage = open_study_storage(cfg.optuna_storage)  # refuse a bad URL before work

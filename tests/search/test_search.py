@@ -112,6 +112,18 @@ def test_reusing_the_name_is_refused_and_changes_nothing(finished, sr_data, caps
     assert (experiment / "leaderboard.csv").read_text() == before
 
 
+def test_resuming_with_more_trials_is_refused_not_ignored(finished, sr_data, capsys):
+    _, experiment = finished
+    before = (experiment / "leaderboard.csv").read_text()
+    code = run_main([*SEARCH, "--data", str(sr_data), "--storage", str(experiment.parent),
+                     "--name", "e2e", "--resume", "--num-samples", "8"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "--resume continues e2e with its saved settings" in err[0]
+    assert "where --num-samples is 4, not 8" in err[0]
+    assert (experiment / "leaderboard.csv").read_text() == before
+
+
 def _trial_epochs(experiment: Path) -> dict[str, int]:
     epochs = {}
     for result in experiment.glob("trial_*/result.json"):

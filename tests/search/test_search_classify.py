@@ -115,7 +115,7 @@ def test_use_model_bad_inputs(searched, classify_data, anomaly_data, tmp_path, c
                          str(tmp_path / "o1")]) == 2
     assert "not a lenstune model folder" in capsys.readouterr().err
     # a 3-channel input
-    Image.new("RGB", (32, 32)).save(tmp_path / "rgb.png")
+    Image.new("RGB", (32, 32), (0, 90, 200)).save(tmp_path / "rgb.png")
     assert predict_main(["--model", str(classify_best), "--input", str(tmp_path / "rgb.png"),
                          "--out", str(tmp_path / "o2")]) == 2
     assert "has 3 channels" in capsys.readouterr().err and not (tmp_path / "o2").exists()

@@ -81,11 +81,36 @@ def test_plain_arrays_and_jpgs_are_read(tmp_path):
     assert images.x.shape == (5, 1, 8, 8) and images.y.tolist() == [0, 0, 1, 1, 1]
 
 
+def test_grey_images_saved_in_colour_modes_read_as_grey(tmp_path):
+    # Many tools write a grey image as RGB(A): plt.imsave, JPEG writers given 3 channels.
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+    root = tmp_path / "data"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        Image.fromarray(grey).save(root / cls / "l.png")
+    Image.fromarray(np.stack([grey] * 3, -1)).save(root / "a" / "rgb.jpg", quality=95)
+    opaque = np.full_like(grey, 255)
+    Image.fromarray(np.stack([grey] * 3 + [opaque], -1)).save(root / "b" / "rgba.png")
+    Image.fromarray(grey).convert("P").save(root / "b" / "palette.png")
+    images = _read_folder(root)
+    by_file = dict(zip((f.rsplit("/", 1)[-1] for f in images.files), images.x[:, 0], strict=True))
+    assert by_file["rgba.png"] == pytest.approx(grey / 255.0)
+    assert by_file["palette.png"] == pytest.approx(grey / 255.0)
+    l_jpg = tmp_path / "l.jpg"
+    Image.fromarray(grey).save(l_jpg, quality=95)
+    with Image.open(l_jpg) as image:  # the same JPEG as a 1-channel file decodes alike
+        assert by_file["rgb.jpg"] == pytest.approx(np.asarray(image) / 255.0, abs=1 / 255)
+
+
 @pytest.mark.parametrize("images, message", [
     ({"a": [GOOD, GOOD], "b": []}, r"b: class folder has no"),
     ({"a": [GOOD, GOOD]}, "at least two class folders"),
     ({"a": [GOOD, np.zeros((9, 9), np.float32)], "b": [GOOD]}, r"a/1\.npy: size \(9, 9\) differs"),
-    ({"a": [GOOD], "b": [Image.new("RGB", (8, 8))]}, r"b/0\.png: has 3 channels"),
+    ({"a": [GOOD], "b": [Image.new("RGB", (8, 8), (200, 10, 10))]},
+     r"b/0\.png: has 3 channels \(RGB\) that differ"),
+    ({"a": [GOOD], "b": [Image.new("RGBA", (8, 8), (9, 9, 9, 0))]},
+     r"b/0\.png: has transparent pixels"),
     ({"a": [GOOD], "b": [np.zeros((3, 8, 8), np.float32)]}, r"b/0\.npy: has 3 channels"),
     ({"a": [GOOD, np.full((8, 8), np.nan, np.float32)], "b": [GOOD]}, r"a/1\.npy: contains NaN"),
     ({"a": [GOOD], "b": [b"garbage"]}, r"b/0\.npy: not a readable"),

@@ -34,8 +34,7 @@ def load_image(path: Path) -> np.ndarray:
             with Image.open(path) as image:
                 image.load()
                 if image.mode not in ("L", "I;16", "I", "F"):
-                    raise UserError(f"{path}: has {len(image.getbands())} channels "
-                                    f"({image.mode}); lenstune reads 1-channel images")
+                    image = _grey_from_colour_mode(image, path)
                 array = np.asarray(image, dtype=np.float32)
                 array = array / (255.0 if image.mode == "L" else max(1.0, float(array.max())))
         except (UnidentifiedImageError, OSError) as exc:
@@ -43,3 +42,16 @@ def load_image(path: Path) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise UserError(f"{path}: contains NaN or infinite values")
     return array.astype(np.float32, copy=False)
+
+
+def _grey_from_colour_mode(image: Image.Image, path: Path) -> Image.Image:
+    """A grey image saved in a colour mode (RGB, RGBA, a palette: plt.imsave and many JPEG
+    writers do that) as 8-bit grey; a coloured or transparent one is refused."""
+    rgba = np.asarray(image.convert("RGBA"))
+    if (rgba[..., 3] != 255).any():
+        raise UserError(f"{path}: has transparent pixels ({image.mode}); lenstune reads opaque "
+                        "1-channel images")
+    if (rgba[..., 1] != rgba[..., 0]).any() or (rgba[..., 2] != rgba[..., 0]).any():
+        raise UserError(f"{path}: has {len(image.getbands())} channels ({image.mode}) that "
+                        "differ, a colour image; lenstune reads 1-channel images")
+    return Image.fromarray(rgba[..., 0])

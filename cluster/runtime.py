@@ -134,6 +134,36 @@ def runtime_started_in_this_process() -> bool:
     return bool(getattr(node, "head", False))
 
 
+def trials_at_once(nodes: list[dict], cpus: float, gpus: float) -> int:
+    """How many trials of `cpus` and `gpus` the nodes' resources hold side by side."""
+    def per_node(r: dict) -> int:
+        fits = [int(r.get("CPU", 0) / cpus + 1e-9)]
+        if gpus > 0:
+            fits.append(int(r.get("GPU", 0) / gpus + 1e-9))
+        return min(fits)
+
+    return sum(per_node(r) for r in nodes)
+
+
+def check_concurrency_fits(concurrency: int, cpus: float, gpus: float,
+                           trials: int | None = None) -> None:
+    """Say so when this process's own runtime holds fewer trials at once than --concurrency
+    (or than the search's `trials`, if fewer): the rest wait, proposed by the sampler before the
+    running ones have reported (a cluster's autoscaler may add nodes, so a joined runtime is not
+    judged)."""
+    if not runtime_started_in_this_process():
+        return
+    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    fits = trials_at_once(nodes, cpus, gpus)
+    if 0 < fits < min(concurrency, trials or concurrency):
+        have = f"{sum(r.get('CPU', 0) for r in nodes):g} CPUs"
+        if gpus > 0:
+            have += f" and {sum(r.get('GPU', 0) for r in nodes):g} GPUs"
+        print(f"note: --concurrency {concurrency}: this machine's Ray runtime ({have}) holds "
+              f"{fits} trial(s) of --cpus-per-trial {cpus:g} --gpus-per-trial {gpus:g} at once; "
+              "the others wait their turn", file=sys.stderr, flush=True)
+
+
 def check_trial_fits(cpus: float, gpus: float, resumed: bool = False) -> None:
     """A trial asking for more than any node has would wait for ever (Ray Tune only warns,
     once a minute). Refuse it on a runtime this process started; on one it joined, warn, since

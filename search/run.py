@@ -235,12 +235,18 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
 
 def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_storage) -> None:
     """Run (or continue) the search on the Ray runtime already started (local or cfg.address)."""
-    from cluster.runtime import check_storage_reachable, check_trial_fits
+    from cluster.runtime import (
+        check_concurrency_fits,
+        check_storage_reachable,
+        check_trial_fits,
+    )
     from search.tuner import build_trainable, build_tuner, restore_tuner
 
     # Both before anything is written.
     check_storage_reachable(cfg.storage)
     check_trial_fits(cfg.cpus_per_trial, cfg.gpus_per_trial, resumed=cfg.resume)
+    check_concurrency_fits(cfg.concurrency, cfg.cpus_per_trial, cfg.gpus_per_trial,
+                           cfg.num_samples)
     trainable = build_trainable(cfg, data.split)
     if cfg.resume:
         tuner = restore_tuner(cfg.experiment_path, trainable)

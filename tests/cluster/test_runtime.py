@@ -110,3 +110,31 @@ def test_a_trial_no_node_can_hold_is_refused_locally_and_warned_of_on_a_cluster(
     assert "at most 8 CPUs and 1 GPUs on a node" in capsys.readouterr().err
     runtime.check_trial_fits(1, 0.5)
     assert capsys.readouterr().err == ""
+
+
+def test_a_concurrency_the_local_runtime_cannot_hold_is_noted(monkeypatch, capsys):
+    monkeypatch.setattr(runtime, "runtime_started_in_this_process", lambda: True)
+    monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 2.0}))
+    runtime.check_concurrency_fits(2, 1, 0)
+    runtime.check_concurrency_fits(4, 0.5, 0)
+    runtime.check_concurrency_fits(4, 1, 0, trials=2)  # a search of 2 trials runs them at once
+    assert capsys.readouterr().err == ""
+    runtime.check_concurrency_fits(4, 1, 0)
+    assert ("note: --concurrency 4: this machine's Ray runtime (2 CPUs) holds 2 trial(s) of "
+            "--cpus-per-trial 1 --gpus-per-trial 0 at once") in capsys.readouterr().err
+    monkeypatch.setattr(runtime.ray, "nodes", _resources({"CPU": 16.0, "GPU": 1.0}))
+    runtime.check_concurrency_fits(4, 2, 0.25)
+    assert capsys.readouterr().err == ""
+    runtime.check_concurrency_fits(8, 2, 0.25)
+    assert "(16 CPUs and 1 GPUs) holds 4 trial(s)" in capsys.readouterr().err
+    # A joined cluster may grow: not judged.
+    monkeypatch.setattr(runtime, "runtime_started_in_this_process", lambda: False)
+    runtime.check_concurrency_fits(64, 2, 0.25)
+    assert capsys.readouterr().err == ""
+
+
+def test_trials_at_once_counts_per_node():
+    nodes = [{"CPU": 8.0, "GPU": 1.0}, {"CPU": 3.0}, {"CPU": 0.9}]
+    assert runtime.trials_at_once(nodes, 1, 0) == 11
+    assert runtime.trials_at_once(nodes, 2, 0.5) == 2  # the GPU node only
+    assert runtime.trials_at_once(nodes, 0.3, 0) == 26 + 10 + 3

@@ -10,6 +10,8 @@ from PIL import Image, UnidentifiedImageError
 from trainables.errors import UserError
 
 IMAGE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg")
+COLOUR_MODES = ("1", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX")
+"""PIL modes that may hold a grey image in 8 bits (read as grey when their colours are)."""
 
 
 def load_image(path: Path) -> np.ndarray:
@@ -33,8 +35,11 @@ def load_image(path: Path) -> np.ndarray:
         try:
             with Image.open(path) as image:
                 image.load()
-                if image.mode not in ("L", "I;16", "I", "F"):
+                if image.mode in COLOUR_MODES:
                     image = _grey_from_colour_mode(image, path)
+                elif image.mode not in ("L", "I", "F") and not image.mode.startswith("I;16"):
+                    raise UserError(f"{path}: has {len(image.getbands())} channels "
+                                    f"({image.mode}); lenstune reads 1-channel images")
                 array = np.asarray(image, dtype=np.float32)
                 array = array / (255.0 if image.mode == "L" else max(1.0, float(array.max())))
         except (UnidentifiedImageError, OSError) as exc:

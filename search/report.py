@@ -132,7 +132,8 @@ def _write_plots(experiment: str, manifest: dict, analysis: ExperimentAnalysis,
     baseline = (manifest.get("baseline") or {}).get(space.METRIC)
     with tempfile.TemporaryDirectory() as folder:
         plot_history([r["epochs"] for r in ordered], [r[space.METRIC] for r in ordered],
-                     space.METRIC, space.MODE, baseline, Path(folder) / "history.png")
+                     space.METRIC, space.MODE, baseline, Path(folder) / "history.png",
+                     manifest.get("baseline_name"))
         if importances:
             plot_importances(importances, Path(folder) / "importance.png")
         evaluation = f"{experiment}/best/evaluation.json"

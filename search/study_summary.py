@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # reports are written on headless machines
 import matplotlib.pyplot as plt  # noqa: E402
 import optuna  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def param_importances(study: optuna.Study | None) -> dict[str, float] | None:
@@ -74,7 +75,7 @@ def best_so_far(values: list[float], mode: str) -> list[float]:
 
 
 def plot_history(epochs: list[int], values: list[float], metric: str, mode: str,
-                 baseline: float | None, path: Path) -> None:
+                 baseline: float | None, path: Path, baseline_name: str | None = None) -> None:
     """Best metric so far against trials run and against total epochs spent, in trial order."""
     best = best_so_far(values, mode)
     spent = [sum(epochs[: i + 1]) for i in range(len(epochs))]
@@ -84,8 +85,11 @@ def plot_history(epochs: list[int], values: list[float], metric: str, mode: str,
         ax.plot(x, values, "o", color="tab:gray", alpha=0.6, label="trial (its best epoch)")
         ax.step(x, best, where="post", color="tab:blue", label="best so far")
         if baseline is not None:
-            ax.axhline(baseline, color="tab:red", linestyle="--", label="baseline")
+            ax.axhline(baseline, color="tab:red", linestyle="--",
+                       label=f"{baseline_name} (baseline)" if baseline_name else "baseline")
         ax.set_xlabel(label)
+        # Trials and epochs are counts: no tick at 0.96 trials, even for a single trial.
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axes[0].set_ylabel(metric)
     # Below the panels: inside them, even matplotlib's "best" place covered trials' points.
     handles, labels = axes[0].get_legend_handles_labels()

@@ -27,3 +27,16 @@ def test_the_history_legend_hides_no_trial(tmp_path, monkeypatch):
             for x, y in ax.transData.transform(line.get_xydata()):
                 assert not any(box.contains(x, y) for box in boxes), (x, y)
     plt.close(fig)
+
+
+def test_the_history_names_its_baseline_and_counts_in_whole_numbers(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(study_summary.plt, "close", figures.append)
+    study_summary.plot_history([1], [28.1], "val_psnr", "max", 28.5,
+                               tmp_path / "history.png", "bicubic")
+    (fig,) = figures
+    labels = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+    assert labels == ["trial (its best epoch)", "best so far", "bicubic (baseline)"]
+    for ax in fig.axes:  # trials and epochs are counts
+        assert all(tick == int(tick) for tick in ax.get_xticks())
+    plt.close(fig)

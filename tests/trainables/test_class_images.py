@@ -67,11 +67,18 @@ def _folder(tmp_path, images: dict[str, list]):
             elif isinstance(item, bytes):
                 (tmp_path / cls / f"{i}.npy").write_bytes(item)
             else:
-                np.save(tmp_path / cls / f"{i}.npy", item)
+                np.save(tmp_path / cls / f"{i}.npy", item, allow_pickle=item.dtype == object)
     return tmp_path
 
 
 GOOD = np.zeros((8, 8), np.float32)
+
+
+def _objects(*items) -> np.ndarray:
+    """A 1-D array of Python objects, as np.array would not make of equal-shaped arrays."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = list(items)
+    return array
 
 
 def test_plain_arrays_and_jpgs_are_read(tmp_path):
@@ -103,6 +110,38 @@ def test_grey_images_saved_in_colour_modes_read_as_grey(tmp_path):
         assert by_file["rgb.jpg"] == pytest.approx(np.asarray(image) / 255.0, abs=1 / 255)
 
 
+def test_deeplense_model_i_files_with_an_axion_mass_beside_the_image(tmp_path):
+    # DeepLense's Models I-III: each axion file is np.array([image, axion mass], dtype=object).
+    rng = np.random.default_rng(0)
+    image = rng.random((8, 8))
+    axion = _objects(image, 10 ** rng.uniform(-24, -22))
+    root = _folder(tmp_path, {"axion": [axion, axion], "cdm": [GOOD, GOOD],
+                              "no_sub": [GOOD[None], GOOD]})
+    images = _read_folder(root)
+    assert images.classes == ("axion", "cdm", "no_sub") and images.x.shape == (6, 1, 8, 8)
+    assert images.x[0, 0] == pytest.approx(image.astype(np.float32))
+
+
+class _Payload:
+    """Unpickled, it would write a file: a data file must not run code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+def test_an_npy_that_would_run_code_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "ran"
+    evil = _objects(GOOD, _Payload(marker))
+    root = _folder(tmp_path / "data", {"a": [GOOD], "b": [evil]})
+    with pytest.raises(UserError, match=r"b/0\.npy: holds pickled objects other than numpy "
+                                        r"arrays and numbers \(io\.open"):
+        _read_folder(root)
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize("images, message", [
     ({"a": [GOOD, GOOD], "b": []}, r"b: class folder has no"),
     ({"a": [GOOD, GOOD]}, "at least two class folders"),
@@ -114,6 +153,8 @@ def test_grey_images_saved_in_colour_modes_read_as_grey(tmp_path):
     ({"a": [GOOD], "b": [np.zeros((3, 8, 8), np.float32)]}, r"b/0\.npy: has 3 channels"),
     ({"a": [GOOD, np.full((8, 8), np.nan, np.float32)], "b": [GOOD]}, r"a/1\.npy: contains NaN"),
     ({"a": [GOOD], "b": [b"garbage"]}, r"b/0\.npy: not a readable"),
+    ({"a": [GOOD], "b": [_objects(GOOD, GOOD + 1, 1e-23)]},
+     r"b/0\.npy: an array of Python objects holding 2 images"),
 ])
 def test_bad_data_sets_name_the_problem(tmp_path, images, message):
     root = _folder(tmp_path / "data", images)
@@ -132,3 +173,21 @@ def test_a_corrupt_png(tmp_path):
     (root / "b" / "broken.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(UserError, match=r"broken\.png: not a readable image"):
         _read_folder(root)
+
+
+def test_an_object_npy_written_by_numpy_1_is_read(tmp_path):
+    # DeepLense's files predate numpy 2, whose pickles name numpy._core instead of numpy.core;
+    # numpy before 1.17 wrote them in pickle protocol 2.
+    import pickle
+
+    from trainables.data.image_files import load_image
+
+    image = np.arange(64, dtype=np.float64).reshape(8, 8)
+    data = pickle.dumps(_objects(image, 1e-23), protocol=2)
+    assert b"numpy._core.multiarray\n" in data
+    path = tmp_path / "axion_sim_1.npy"
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "|O", "fortran_order": False, "shape": (2,)})
+        f.write(data.replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n"))
+    assert load_image(path) == pytest.approx(image)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,13 @@ from PIL import Image, UnidentifiedImageError
 from trainables.errors import UserError
 
 IMAGE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg")
+NUMPY_PICKLE_GLOBALS = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")  # numpy 1.x, 2.x
+    for name in ("_reconstruct", "scalar")
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+"""What a pickled numpy array of arrays and numbers refers to, and all an .npy may refer to
+(`_codecs.encode`: how protocol 2, numpy's before 1.17, pickles an array's bytes)."""
 COLOUR_MODES = ("1", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX")
 """PIL modes that may hold a grey image in 8 bits (read as grey when their colours are)."""
 
@@ -19,6 +28,10 @@ def load_image(path: Path) -> np.ndarray:
     if path.suffix == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            if not str(exc).startswith("Object arrays"):  # numpy's words for them
+                raise UserError(f"{path}: not a readable .npy array (ValueError)") from None
+            array = _image_of_object_npy(path)
         except Exception as exc:  # numpy raises several types for a corrupt file
             raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") \
                 from None
@@ -60,3 +73,39 @@ def _grey_from_colour_mode(image: Image.Image, path: Path) -> Image.Image:
         raise UserError(f"{path}: has {len(image.getbands())} channels ({image.mode}) that "
                         "differ, a colour image; lenstune reads 1-channel images")
     return Image.fromarray(rgba[..., 0])
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and numbers only: an .npy is data, and may not run code."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in NUMPY_PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a numpy array or number")
+        with warnings.catch_warnings():  # numpy 2 warns of numpy.core, which 1.x files name
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return super().find_class(module, name)
+
+
+def _image_of_object_npy(path: Path) -> np.ndarray:
+    """The one image in an .npy of Python objects: DeepLense's Model I-III axion files each
+    hold [image, axion mass]."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                np.lib.format.read_array_header_1_0(f)
+            else:
+                np.lib.format.read_array_header_2_0(f)
+            items = _ArrayUnpickler(f).load()
+    except pickle.UnpicklingError as exc:
+        raise UserError(f"{path}: holds pickled objects other than numpy arrays and numbers "
+                        f"({exc}); lenstune does not run code from data files") from None
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") from None
+    images = [item for item in np.ravel(items)
+              if isinstance(item, np.ndarray) and item.ndim >= 2]
+    if len(images) != 1:
+        raise UserError(f"{path}: an array of Python objects holding {len(images)} images; "
+                        "lenstune reads one image per file (or [image, label...] as DeepLense's "
+                        "Model I-III store)")
+    return images[0]

@@ -172,7 +172,7 @@ def check_resume_flags(manifest: dict, given: dict) -> None:
             continue
         flag = "--" + dest.replace("_", "-")
         was = _flag_text(saved[dest]) if saved.get(dest) is not None else (
-            "the simulated default" if dest == "data" else "not set")
+            "the simulated default" if dest == "data" else "its default")
         raise UserError(f"--resume continues {manifest['name']} with its saved settings, where "
                         f"{flag} is {was}, not {_flag_text(value)}: drop {flag}, or start a new "
                         "search under another --name")

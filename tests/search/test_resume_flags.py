@@ -49,7 +49,7 @@ def test_the_command_that_started_the_search_resumes_it(tmp_path, monkeypatch):
     (["--seed", "3"], "where --seed is 0, not 3"),
     (["--lr-range", "1e-4", "1e-3"], "where --lr-range is 1e-05 0.001, not 0.0001 0.001"),
     (["--data", "elsewhere"], "where --data is the simulated default, not elsewhere"),
-    (["--val-fraction", "0.2"], "where --val-fraction is not set, not 0.2"),
+    (["--val-fraction", "0.2"], "where --val-fraction is its default, not 0.2"),
     (["--asha", "pause"], "where --asha is stop, not pause"),
     (["--optuna-storage", "sqlite:///y.db"], "where --optuna-storage is sqlite:///x/optuna.db"),
 ])

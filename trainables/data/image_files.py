@@ -27,11 +27,9 @@ def load_image(path: Path) -> np.ndarray:
     """One single-channel image as float32 (H,W): .npy as stored, 8-bit images scaled to [0,1]."""
     if path.suffix == ".npy":
         try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            if not str(exc).startswith("Object arrays"):  # numpy's words for them
-                raise UserError(f"{path}: not a readable .npy array (ValueError)") from None
-            array = _image_of_object_npy(path)
+            array = _read_npy(path)
+        except UserError:
+            raise
         except Exception as exc:  # numpy raises several types for a corrupt file
             raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") \
                 from None
@@ -86,6 +84,16 @@ class _ArrayUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
 
 
+def _read_npy(path: Path) -> np.ndarray:
+    """The .npy's array; of an array of Python objects, the one image in it."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if not str(exc).startswith("Object arrays"):  # numpy's words for them
+            raise
+    return _image_of_object_npy(path)
+
+
 def _image_of_object_npy(path: Path) -> np.ndarray:
     """The one image in an .npy of Python objects: DeepLense's Model I-III axion files each
     hold [image, axion mass]."""
@@ -100,8 +108,6 @@ def _image_of_object_npy(path: Path) -> np.ndarray:
     except pickle.UnpicklingError as exc:
         raise UserError(f"{path}: holds pickled objects other than numpy arrays and numbers "
                         f"({exc}); lenstune does not run code from data files") from None
-    except Exception as exc:
-        raise UserError(f"{path}: not a readable .npy array ({exc.__class__.__name__})") from None
     images = [item for item in np.ravel(items)
               if isinstance(item, np.ndarray) and item.ndim >= 2]
     if len(images) != 1:

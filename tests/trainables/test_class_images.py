@@ -142,6 +142,17 @@ def test_an_npy_that_would_run_code_is_refused_without_running_it(tmp_path):
     assert not marker.exists()
 
 
+def test_a_truncated_object_npy_is_unreadable_not_forbidden(tmp_path):
+    from trainables.data.image_files import load_image
+
+    path = tmp_path / "axion_sim_2.npy"
+    np.save(path, _objects(GOOD, 1e-23), allow_pickle=True)
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(UserError, match=r"axion_sim_2\.npy: not a readable \.npy array "
+                                        r"\(UnpicklingError\)"):
+        load_image(path)
+
+
 @pytest.mark.parametrize("images, message", [
     ({"a": [GOOD, GOOD], "b": []}, r"b: class folder has no"),
     ({"a": [GOOD, GOOD]}, "at least two class folders"),

@@ -73,12 +73,17 @@ def _grey_from_colour_mode(image: Image.Image, path: Path) -> Image.Image:
     return Image.fromarray(rgba[..., 0])
 
 
+class _ForbiddenGlobal(pickle.UnpicklingError):
+    """A pickle asking for something other than numpy's arrays and numbers (a damaged pickle
+    raises plain UnpicklingError)."""
+
+
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles numpy arrays and numbers only: an .npy is data, and may not run code."""
 
     def find_class(self, module: str, name: str):
         if (module, name) not in NUMPY_PICKLE_GLOBALS:
-            raise pickle.UnpicklingError(f"{module}.{name} is not a numpy array or number")
+            raise _ForbiddenGlobal(f"{module}.{name} is not a numpy array or number")
         with warnings.catch_warnings():  # numpy 2 warns of numpy.core, which 1.x files name
             warnings.simplefilter("ignore", DeprecationWarning)
             return super().find_class(module, name)
@@ -105,7 +110,7 @@ def _image_of_object_npy(path: Path) -> np.ndarray:
             else:
                 np.lib.format.read_array_header_2_0(f)
             items = _ArrayUnpickler(f).load()
-    except pickle.UnpicklingError as exc:
+    except _ForbiddenGlobal as exc:
         raise UserError(f"{path}: holds pickled objects other than numpy arrays and numbers "
                         f"({exc}); lenstune does not run code from data files") from None
     images = [item for item in np.ravel(items)

@@ -134,6 +134,11 @@ def runtime_started_in_this_process() -> bool:
     return bool(getattr(node, "head", False))
 
 
+def alive_node_resources() -> list[dict]:
+    """Each live node's resources ({"CPU": 8.0, "GPU": 1.0, ...})."""
+    return [node["Resources"] for node in ray.nodes() if node["Alive"]]
+
+
 def trials_at_once(nodes: list[dict], cpus: float, gpus: float) -> int:
     """How many trials of `cpus` and `gpus` the nodes' resources hold side by side."""
     def per_node(r: dict) -> int:
@@ -153,7 +158,7 @@ def check_concurrency_fits(concurrency: int, cpus: float, gpus: float,
     judged)."""
     if not runtime_started_in_this_process():
         return
-    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    nodes = alive_node_resources()
     fits = trials_at_once(nodes, cpus, gpus)
     if 0 < fits < min(concurrency, trials or concurrency):
         have = f"{sum(r.get('CPU', 0) for r in nodes):g} CPUs"
@@ -169,7 +174,7 @@ def check_trial_fits(cpus: float, gpus: float, resumed: bool = False) -> None:
     once a minute). Refuse it on a runtime this process started; on one it joined, warn, since
     an autoscaler may yet add a node that fits. `resumed`: the request is a resumed search's
     own."""
-    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    nodes = alive_node_resources()
     if any(r.get("CPU", 0) >= cpus and r.get("GPU", 0) >= gpus for r in nodes):
         return
     most_cpus = max((r.get("CPU", 0) for r in nodes), default=0)

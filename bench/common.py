@@ -66,8 +66,11 @@ def machine() -> dict:
                 break
     except OSError:
         pass
+    from trainables.precision import has_bf16_units
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": model, "cores": len(os.sched_getaffinity(0)),
+    return {"cpu": model, "cpu_bf16_units": has_bf16_units("cpu"),
+            "cores": len(os.sched_getaffinity(0)),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "gpu": gpu,
             "python": platform.python_version(), "torch": torch.__version__,
             "hostname": platform.node()}

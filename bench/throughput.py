@@ -12,7 +12,10 @@ give it (its ceiling, 1 / (1 - share)). Target: >= 1.3x.
 
 On a GPU (`--device cuda`) the data sit on the GPU for lenstune's loops, the reference's
 DataLoader feeds it from `--workers` processes into pinned memory, each epoch ends with a CUDA
-synchronisation, and a fourth loop trains lenstune's in bf16 autocast (`precision="bf16"`).
+synchronisation. Where the device computes bf16 in hardware (a GPU; a CPU with AVX512-BF16 or AMX
+units), lenstune's loop also trains in bf16 autocast (`precision="bf16"`), and so does the
+reference with the one `torch.autocast` line a notebook would add: lenstune in bf16 against the
+fp32 reference is what a trial gains, against the bf16 reference what is lenstune's own.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import math
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +43,7 @@ from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs, write_simula
 from trainables.errors import UserError, exits_cleanly
 from trainables.models.classifiers import build_classifier
 from trainables.models.layout import to_layout
+from trainables.precision import autocast, has_bf16_units
 from trainables.srgan import DivergenceGuard
 
 TARGET = 1.3
@@ -93,7 +98,7 @@ class SRFiles(Dataset):
 
 
 def reference_epoch(net: tuple, loader, loss_fn, device: str = "cpu",
-                    waits: list[float] | None = None) -> int:
+                    waits: list[float] | None = None, precision: str = "fp32") -> int:
     """One epoch of the usual loop; net is (model, optimizer, scheduler). The seconds it spent
     waiting for the loader's batches are appended to `waits`."""
     model, optimizer, scheduler = net
@@ -109,7 +114,9 @@ def reference_epoch(net: tuple, loader, loss_fn, device: str = "cpu",
         inputs, targets = batch
         inputs = inputs.to(device, non_blocking=True)
         targets = targets.to(device, non_blocking=True)
-        loss = loss_fn(model(inputs), targets)
+        with autocast(device, precision):
+            outputs = model(inputs)
+        loss = loss_fn(outputs.float(), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -128,17 +135,21 @@ def _finished(device: str) -> None:
         torch.cuda.synchronize()  # an epoch is done when the GPU is, not when it was queued
 
 
-def data_share(waits: list[float], epoch_seconds: list[float]) -> dict:
+def data_share(waits: list[float], epoch_seconds: list[float], prefix: str = "reference") -> dict:
     """The median share of the reference's epochs spent waiting for its DataLoader, and the
     speed-up a data path costing nothing would give it: the most that in-memory tensors and
     batched augmentation can win, whatever else the loop does the same."""
     share = statistics.median(w / t for w, t in zip(waits, epoch_seconds, strict=True))
-    return {"reference_data_share": share, "data_path_ceiling": 1 / max(1 - share, 1e-9)}
+    ceiling = 1 / max(1 - share, 1e-9)
+    return {f"{prefix}_data_share": share,
+            f"{prefix.replace('reference', 'data_path')}_ceiling": ceiling}
 
 
-def _compare(epochs: int, loops: dict, images: int, device: str, waits: list[float]) -> dict:
+def _compare(epochs: int, loops: dict, images: int, device: str,
+             waits: dict[str, list[float]]) -> dict:
     """Alternate epochs of the loops (so drift on a shared machine hits all alike); rates from
-    the median epoch. `waits` collects the reference's seconds waiting for data, per epoch."""
+    the median epoch. `waits` collects each reference loop's seconds waiting for data, per
+    epoch."""
     times = {name: [] for name in loops}
     for _ in range(epochs):
         for name, run in loops.items():
@@ -148,10 +159,15 @@ def _compare(epochs: int, loops: dict, images: int, device: str, waits: list[flo
             _finished(device)
             times[name].append(time.perf_counter() - start)
     rates = {name: images / statistics.median(t) for name, t in times.items()}
-    return {f"{name}_img_per_s": rate for name, rate in rates.items()} | {
+    figures = {f"{name}_img_per_s": rate for name, rate in rates.items()} | {
         f"speedup{name.removeprefix('lenstune')}": rate / rates["reference"]
-        for name, rate in rates.items() if name.startswith("lenstune")} | data_share(
-        waits, times["reference"]) | {"epochs_timed": epochs, "images_per_epoch": images}
+        for name, rate in rates.items() if name.startswith("lenstune")}
+    if "reference_bf16" in rates:
+        figures["speedup_bf16_vs_reference_bf16"] = (rates["lenstune_bf16"]
+                                                     / rates["reference_bf16"])
+    for name, waited in waits.items():
+        figures |= data_share(waited, times[name], name)
+    return figures | {"epochs_timed": epochs, "images_per_epoch": images}
 
 
 # lenstune's variants: (layout is channels-last, precision); the reference trains NCHW in fp32.
@@ -160,17 +176,25 @@ VARIANTS = {"lenstune": (True, "fp32"), "lenstune_nchw": (False, "fp32"),
 
 
 def _variants(device: str) -> list[str]:
-    """bf16 only on a GPU: on a CPU without bf16 units it is emulated (10-40x slower)."""
-    return [name for name in VARIANTS if device == "cuda" or VARIANTS[name][1] == "fp32"]
+    """bf16 only where the device has bf16 units: elsewhere it is emulated (10-40x slower)."""
+    bf16 = has_bf16_units(device)
+    return [name for name in VARIANTS if bf16 or VARIANTS[name][1] == "fp32"]
+
+
+def _references(device: str) -> dict[str, str]:
+    """The reference loops, by name: fp32, and bf16 where lenstune's loop trains in bf16."""
+    return {"reference": "fp32"} | (
+        {"reference_bf16": "bf16"} if "lenstune_bf16" in _variants(device) else {})
 
 
 def _copies(build, steps: int, device: str) -> dict:
     """Identically initialised (model, optimizer, scheduler) for each of lenstune's variants
-    and for the reference (NCHW)."""
+    and for the references (NCHW)."""
     torch.manual_seed(0)
     first = build()
     out = {}
-    layouts = {name: VARIANTS[name][0] for name in _variants(device)} | {"reference": False}
+    layouts = ({name: VARIANTS[name][0] for name in _variants(device)}
+               | dict.fromkeys(_references(device), False))
     for name, channels_last in layouts.items():
         model = build()
         model.load_state_dict(first.state_dict())
@@ -182,6 +206,16 @@ def _copies(build, steps: int, device: str) -> dict:
 def _loader(dataset: Dataset, batch_size: int, device: str, workers: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
                       pin_memory=device == "cuda", persistent_workers=workers > 0)
+
+
+def _add_references(loops: dict, nets: dict, loader, loss_fn, device: str) -> dict:
+    """Add the reference loops to `loops`; returns the lists their data waits go to."""
+    waits: dict[str, list[float]] = {}
+    for name, precision in _references(device).items():
+        waits[name] = []
+        loops[name] = partial(reference_epoch, nets[name], loader, loss_fn, device, waits[name],
+                              precision)
+    return waits
 
 
 def classify_throughput(folder: Path, image_size: int | None, batch_size: int, epochs: int,
@@ -204,9 +238,7 @@ def classify_throughput(folder: Path, image_size: int | None, batch_size: int, e
         return lambda: classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen)
 
     loops = {name: ours(name) for name in _variants(device)}
-    waits: list[float] = []
-    loops["reference"] = lambda: reference_epoch(nets["reference"], loader, F.cross_entropy,
-                                                 device, waits)
+    waits = _add_references(loops, nets, loader, F.cross_entropy, device)
     result = _compare(epochs, loops, len(x), device, waits)
     return {"model": model_name, "image_size": size, "batch_size": batch_size} | result
 
@@ -231,9 +263,7 @@ def superres_throughput(folder: Path, batch_size: int, crop: int, epochs: int,
                                                 guard)
 
     loops = {name: ours(name) for name in _variants(device)}
-    waits: list[float] = []
-    loops["reference"] = lambda: reference_epoch(nets["reference"], loader, F.mse_loss, device,
-                                                 waits)
+    waits = _add_references(loops, nets, loader, F.mse_loss, device)
     result = _compare(epochs, loops, len(lr), device, waits)
     return {"model": "srresnet-1", "crop": crop, "batch_size": batch_size} | result
 
@@ -287,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                                       epochs=args.epochs, model_name="resnet18",
                                       device=args.device, workers=workers)
     figures = {"device": args.device, "threads_per_trial": args.threads,
-               "dataloader_workers": workers}
+               "dataloader_workers": workers, "bf16_units": has_bf16_units(args.device)}
     figures |= {f"superres_{k}": v for k, v in sr.items()}
     figures |= {f"classify_{k}": v for k, v in cls.items()}
     worst = min(sr["speedup"], cls["speedup"])

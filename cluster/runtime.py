@@ -169,6 +169,20 @@ def check_concurrency_fits(concurrency: int, cpus: float, gpus: float,
               "the others wait their turn", file=sys.stderr, flush=True)
 
 
+def check_precision_pays(precision: str, gpus: float) -> None:
+    """Say so when CPU trials of this process's own runtime are to train in bf16 on a CPU that
+    only emulates it (10-40x slower than fp32, measured). A GPU's bf16 is the trial's to judge:
+    asking here would start CUDA in the driver; a joined cluster's nodes may be other CPUs."""
+    from trainables.precision import has_bf16_units
+
+    if precision != "bf16" or gpus > 0 or not runtime_started_in_this_process():
+        return
+    if not has_bf16_units("cpu"):
+        print("note: --precision bf16: this machine's CPU has no bf16 units (AVX512-BF16, AMX), "
+              "so it emulates bf16 and the trials train many times slower than in fp32",
+              file=sys.stderr, flush=True)
+
+
 def check_trial_fits(cpus: float, gpus: float, resumed: bool = False) -> None:
     """A trial asking for more than any node has would wait for ever (Ray Tune only warns,
     once a minute). Refuse it on a runtime this process started; on one it joined, warn, since

@@ -1,4 +1,5 @@
-"""The throughput benchmark's split of the reference loop: the time it waits for its data."""
+"""The throughput benchmark: the reference loop's time waiting for its data, and its loops in bf16
+where the device has bf16 units."""
 
 import time
 
@@ -7,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+import bench.throughput as throughput
 from bench.throughput import data_share, reference_epoch
 
 
@@ -22,7 +24,7 @@ class SlowSamples(Dataset):
         return torch.full((4,), float(i)), i % 2
 
 
-def _epoch(seconds: float) -> tuple[list[float], float]:
+def _epoch(seconds: float, precision: str = "fp32") -> tuple[list[float], float]:
     model = torch.nn.Linear(4, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, 1.0)
@@ -30,7 +32,7 @@ def _epoch(seconds: float) -> tuple[list[float], float]:
     start = time.perf_counter()
     seen = reference_epoch((model, optimizer, scheduler),
                            DataLoader(SlowSamples(seconds), batch_size=4), F.cross_entropy,
-                           waits=waits)
+                           waits=waits, precision=precision)
     assert seen == 8
     return waits, time.perf_counter() - start
 
@@ -49,3 +51,26 @@ def test_a_loop_with_free_data_has_no_ceiling_to_speak_of():
     assert waits[0] < epoch
     assert data_share([0.0, 0.0, 0.0], [1.0, 2.0, 3.0]) == {
         "reference_data_share": 0.0, "data_path_ceiling": 1.0}
+
+
+def test_the_bf16_reference_computes_in_bf16_and_learns_in_fp32(monkeypatch):
+    seen = []
+    forward = torch.nn.Linear.forward
+
+    def recording(self, x):
+        out = forward(self, x)
+        seen.append((out.dtype, self.weight.dtype))
+        return out
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", recording)
+    _epoch(0.0, "bf16")
+    assert seen and set(seen) == {(torch.bfloat16, torch.float32)}
+    assert data_share([0.5], [1.0], "reference_bf16") == {
+        "reference_bf16_data_share": 0.5, "data_path_bf16_ceiling": 2.0}
+
+
+@pytest.mark.parametrize("units", [True, False])
+def test_bf16_loops_run_only_where_the_device_has_bf16_units(units, monkeypatch):
+    monkeypatch.setattr(throughput, "has_bf16_units", lambda device: units)
+    assert ("lenstune_bf16" in throughput._variants("cpu")) == units
+    assert list(throughput._references("cpu")) == ["reference", "reference_bf16"][:1 + units]

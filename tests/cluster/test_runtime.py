@@ -7,6 +7,7 @@ import psutil
 import pytest
 
 from cluster import runtime
+from trainables import precision
 from trainables.errors import UserError
 
 
@@ -130,6 +131,24 @@ def test_a_concurrency_the_local_runtime_cannot_hold_is_noted(monkeypatch, capsy
     # A joined cluster may grow: not judged.
     monkeypatch.setattr(runtime, "runtime_started_in_this_process", lambda: False)
     runtime.check_concurrency_fits(64, 2, 0.25)
+    assert capsys.readouterr().err == ""
+
+
+def test_bf16_on_a_cpu_that_only_emulates_it_is_noted(monkeypatch, capsys):
+    monkeypatch.setattr(runtime, "runtime_started_in_this_process", lambda: True)
+    monkeypatch.setattr(precision, "has_bf16_units", lambda device="cpu": False)
+    runtime.check_precision_pays("fp32", 0)
+    runtime.check_precision_pays("bf16", 0.5)  # a GPU trial's bf16 is not the CPU's
+    assert capsys.readouterr().err == ""
+    runtime.check_precision_pays("bf16", 0)
+    assert ("note: --precision bf16: this machine's CPU has no bf16 units (AVX512-BF16, AMX)"
+            in capsys.readouterr().err)
+    monkeypatch.setattr(precision, "has_bf16_units", lambda device="cpu": True)
+    runtime.check_precision_pays("bf16", 0)
+    # A joined cluster's nodes may be other CPUs than the driver's: not judged.
+    monkeypatch.setattr(precision, "has_bf16_units", lambda device="cpu": False)
+    monkeypatch.setattr(runtime, "runtime_started_in_this_process", lambda: False)
+    runtime.check_precision_pays("bf16", 0)
     assert capsys.readouterr().err == ""
 
 

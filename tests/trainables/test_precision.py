@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from trainables import precision
 from trainables.classify import ClassifyTrialConfig
 from trainables.classify import fit as fit_classify
 from trainables.data.class_images import read_class_images
@@ -71,3 +72,24 @@ def test_classify_trains_in_bf16_with_fp32_weights(classify_data, monkeypatch):
 def test_unknown_precision_is_a_user_error():
     with pytest.raises(UserError, match="unknown precision 'fp16'"):
         SRTrialConfig.from_dict({"model": "srcnn", "precision": "fp16"})
+
+
+def test_bf16_units_are_read_from_the_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    # Plain AVX-512 converts bf16 to fp32 (oneDNN says it "supports" bf16 there): not units.
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: {"avx2", "avx512f", "avx512bw"})
+    assert not precision.has_bf16_units("cpu")
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: {"asimd", "sve", "bf16"})  # aarch64
+    assert precision.has_bf16_units("cpu")
+    monkeypatch.setattr(precision, "_cpu_flags", set)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert precision.has_bf16_units("cpu")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)  # Sapphire Rapids
+    assert precision.has_bf16_units("cpu")
+
+
+def test_no_cuda_device_has_no_bf16_units(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not precision.has_bf16_units("cuda")

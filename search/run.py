@@ -72,8 +72,8 @@ def build_parser() -> OneLineArgumentParser:
     add("--gpus-per-trial", type=float, help="GPUs per trial; fractions pack trials on one GPU")
     add("--precision", choices=PRECISIONS, default="fp32",
         help="bf16: autocast every trial's forward passes to bfloat16 (for GPUs with bf16 "
-             "tensor cores and CPUs with bf16 units, AVX512-BF16 or AMX: 1.5-2.3x faster "
-             "there; other CPUs emulate it, many times slower)")
+             "tensor cores, and CPUs with bf16 units, AVX512-BF16 or AMX, where trials train "
+             "1.4-1.9x faster; other CPUs emulate it, many times slower)")
     add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(1e-5, 1e-3),
         help="bounds of the searched base learning rate of the cyclic schedule")
     add("--max-lr-ratio", type=float, default=10.0,

@@ -4,8 +4,8 @@ Under `bf16` the nets' matrix products and convolutions run in bfloat16 (torch's
 which ops); weights, optimiser state, losses and metrics stay fp32 (a net's output is cast back
 before the loss). bf16 has fp32's exponent range, so unlike fp16 it needs no loss scaling.
 It pays on GPUs with bf16 tensor cores (Ampere and later) and on CPUs with bf16 units
-(AVX512-BF16, AMX): ResNet18 and SRResNet train 1.8x and 2.2x faster than in fp32 on a 2-core
-AMD EPYC (Zen 4) VM. Elsewhere torch emulates it, and a CPU without them trains 10-40x slower
+(AVX512-BF16, AMX): ResNet18 and SRResNet trials train 1.4-1.9x faster than in fp32 on a
+2-core AMD EPYC (Zen 4) VM. Elsewhere torch emulates it, and a CPU without them trains 10-40x slower
 (an AMD EPYC without AVX-512; docs/benchmarks.md, section 2).
 """
 

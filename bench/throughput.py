@@ -170,7 +170,7 @@ def _compare(epochs: int, loops: dict, images: int, device: str,
     return figures | {"epochs_timed": epochs, "images_per_epoch": images}
 
 
-# lenstune's variants: (layout is channels-last, precision); the reference trains NCHW in fp32.
+# lenstune's variants: (layout is channels-last, precision); the references train NCHW.
 VARIANTS = {"lenstune": (True, "fp32"), "lenstune_nchw": (False, "fp32"),
             "lenstune_bf16": (True, "bf16")}
 

@@ -133,6 +133,14 @@ def prepare_data(*args, **kwargs) -> PreparedData:
     return prepare(*args, **kwargs)
 
 
+def note_small_validation(data: PreparedData) -> None:
+    from search.data import small_validation_note
+
+    note = small_validation_note(data.split)
+    if note:
+        print(note, file=sys.stderr, flush=True)
+
+
 def write_report(experiment: str) -> Report:
     """search.report.write_report (Ray Tune's result reader, Optuna and plotting, imported when
     used)."""
@@ -250,6 +258,7 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
     check_concurrency_fits(cfg.concurrency, cfg.cpus_per_trial, cfg.gpus_per_trial,
                            cfg.num_samples)
     check_precision_pays(cfg.precision, cfg.gpus_per_trial)
+    note_small_validation(data)
     trainable = build_trainable(cfg, data.split)
     if cfg.resume:
         tuner = restore_tuner(cfg.experiment_path, trainable)

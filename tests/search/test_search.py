@@ -242,7 +242,7 @@ def test_predict_upscales_like_the_model(finished, sr_data, tmp_path):
 
 
 def test_a_diverging_trial_ends_cleanly_and_the_search_finishes(sr_data, tmp_path, monkeypatch,
-                                                                 ray_runtime):
+                                                                 ray_runtime, capsys):
     from spaces import superres
 
     absurd = {"model": "srgan", "blocks": 1, "upsample": "pixelshuffle", "features": 16,
@@ -253,6 +253,8 @@ def test_a_diverging_trial_ends_cleanly_and_the_search_finishes(sr_data, tmp_pat
     code = run_main([*SEARCH, "--data", str(sr_data), "--storage", str(tmp_path), "--name", "gan",
                      "--num-samples", "2", "--concurrency", "1", "--grace-epochs", "3"])
     assert code == 0
+    # 40 pairs, 10 % of them validating: said once, before the trials.
+    assert capsys.readouterr().err.count("note: the validation split holds only 4 pairs") == 1
     rows = {r["model"]: r for r in _leaderboard(tmp_path / "gan") if r["status"] != "baseline"}
     assert rows["srresnet"]["status"] == "complete"
     assert rows["srgan"]["status"] == "diverged"

@@ -202,3 +202,18 @@ def test_an_object_npy_written_by_numpy_1_is_read(tmp_path):
             f, {"descr": "|O", "fortran_order": False, "shape": (2,)})
         f.write(data.replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n"))
     assert load_image(path) == pytest.approx(image)
+
+
+def test_16_bit_pngs_are_scaled_by_their_full_scale_not_their_own_maximum(tmp_path):
+    # A faint image stays fainter than a bright one, as 8-bit images do (divided by 255).
+    from trainables.data.image_files import load_image
+
+    faint = np.full((8, 8), 1000, np.uint16)
+    faint[0, 0] = 6553
+    Image.fromarray(faint).save(tmp_path / "faint.png")
+    assert Image.open(tmp_path / "faint.png").mode.startswith("I")  # 16 bits kept on disk
+    read = load_image(tmp_path / "faint.png")
+    assert read.dtype == np.float32
+    assert read[0, 0] == pytest.approx(6553 / 65535) and read[1, 1] == pytest.approx(1000 / 65535)
+    Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(tmp_path / "bright.png")
+    assert load_image(tmp_path / "bright.png") == pytest.approx(np.ones((8, 8)))

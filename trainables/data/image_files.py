@@ -24,7 +24,8 @@ COLOUR_MODES = ("1", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX")
 
 
 def load_image(path: Path) -> np.ndarray:
-    """One single-channel image as float32 (H,W): .npy as stored, 8-bit images scaled to [0,1]."""
+    """One single-channel image as float32 (H,W): .npy as stored, 8- and 16-bit images scaled
+    to [0,1] by their full scale."""
     if path.suffix == ".npy":
         try:
             array = _read_npy(path)
@@ -51,13 +52,24 @@ def load_image(path: Path) -> np.ndarray:
                 elif image.mode not in ("L", "I", "F") and not image.mode.startswith("I;16"):
                     raise UserError(f"{path}: has {len(image.getbands())} channels "
                                     f"({image.mode}); lenstune reads 1-channel images")
-                array = np.asarray(image, dtype=np.float32)
-                array = array / (255.0 if image.mode == "L" else max(1.0, float(array.max())))
+                array = np.asarray(image, dtype=np.float32) / _full_scale(image.mode)
         except (UnidentifiedImageError, OSError) as exc:
             raise UserError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
     if not np.all(np.isfinite(array)):
         raise UserError(f"{path}: contains NaN or infinite values")
     return array.astype(np.float32, copy=False)
+
+
+def _full_scale(mode: str) -> float:
+    """What an image of this PIL mode is divided by. By the format's full scale, not the image's
+    own maximum, so a faint image stays fainter than a bright one, as in an 8-bit set. A 16-bit
+    grey PNG opens as I;16 (or I in older Pillow); F, floats, can only come from a file that is
+    not really a PNG or JPEG, and is read as stored, like an .npy."""
+    if mode == "L":
+        return 255.0
+    if mode == "I" or mode.startswith("I;16"):
+        return 65535.0
+    return 1.0
 
 
 def _grey_from_colour_mode(image: Image.Image, path: Path) -> Image.Image:

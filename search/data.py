@@ -79,15 +79,14 @@ def prepare_data(task: str, data: Path | None, sim_count: int, cache_dir: Path,
 def small_validation_note(split: SRSplit | ClassSplit) -> str | None:
     """A one-line note when the validation split is too small to rank trials, else None."""
     if isinstance(split, SRSplit):
-        if len(split.val) < SMALL_VALIDATION:
-            return (f"note: the validation split holds only {len(split.val)} pairs, too few to "
-                    "rank trials by; simulate more (--sim-count), give more data, or raise "
-                    "--val-fraction")
+        smallest, held = len(split.val), f"{len(split.val)} pairs"
+    else:
+        counts = np.bincount(split.val.y, minlength=len(split.val.classes))
+        label = int(counts.argmin())
+        smallest = int(counts[label])
+        held = (f"{smallest} images of class '{split.val.classes[label]}' "
+                f"({len(split.val)} in all)")
+    if smallest >= SMALL_VALIDATION:
         return None
-    counts = np.bincount(split.val.y, minlength=len(split.val.classes))
-    smallest = int(counts.argmin())
-    if counts[smallest] < SMALL_VALIDATION:
-        return (f"note: the validation split holds only {counts[smallest]} images of class "
-                f"'{split.val.classes[smallest]}' ({len(split.val)} in all), too few to rank "
-                "trials by; simulate more (--sim-count), give more data, or raise --val-fraction")
-    return None
+    return (f"note: the validation split holds only {held}, too few to rank trials by; simulate "
+            "more (--sim-count), give more data, or raise --val-fraction")

@@ -8,6 +8,7 @@ more). It prints its figures, the ratio last, and writes them all to a JSON file
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -53,6 +54,35 @@ def training_device(gpus_per_trial: float) -> str:
     return "cuda"
 
 
+# Modules each fresh process imports (a trial actor, a cold loop), the slowest to compile.
+STARTUP_MODULES = (("torch", "__init__.py"), ("torch", "_dynamo/__init__.py"),
+                   ("ray", "__init__.py"), ("ray", "tune/__init__.py"))
+
+
+def uncompiled_startup_modules(modules=STARTUP_MODULES) -> list[str]:
+    """Those of `modules` (package, source file in it) with no bytecode on disk. Installed with
+    pip's --no-compile while PYTHONDONTWRITEBYTECODE is set, they stay uncompiled, and every
+    fresh process compiles them again: seconds that start-up figures count (benchmark 1's
+    once-per-search part went from 17 to 30 s so)."""
+    missing = []
+    for package, relative in modules:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.origin:
+            continue
+        source = Path(spec.origin).parent / relative
+        if source.exists() and not Path(importlib.util.cache_from_source(str(source))).exists():
+            missing.append(f"{package}/{relative}")
+    return missing
+
+
+def uncompiled_note(missing: list[str]) -> str | None:
+    if not missing:
+        return None
+    return (f"note: no bytecode on disk for {', '.join(missing)}: each fresh process compiles "
+            "them again, which start-up figures count; run `python -m compileall -q` on the "
+            "environment's site-packages (or import once without PYTHONDONTWRITEBYTECODE)")
+
+
 def machine() -> dict:
     """What the figures were measured on."""
     import psutil
@@ -73,7 +103,8 @@ def machine() -> dict:
             "cores": len(os.sched_getaffinity(0)),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "gpu": gpu,
             "python": platform.python_version(), "torch": torch.__version__,
-            "hostname": platform.node()}
+            "hostname": platform.node(), "uncompiled_modules": uncompiled_startup_modules(),
+            "glibc_tunables": os.environ.get("GLIBC_TUNABLES")}
 
 
 @contextmanager
@@ -107,6 +138,9 @@ def finish(name: str, args, figures: dict, ratio: tuple[str, float, str]) -> dic
         ["python -m", f"bench.{name}", *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
         "figures": figures, "ratio": {"name": label, "value": value, "target": target}}
+    note = uncompiled_note(result["machine"]["uncompiled_modules"])
+    if note:
+        print(note, file=sys.stderr, flush=True)
     width = max(len(k) for k in figures) if figures else 0
     for key, val in figures.items():
         print(f"{key:<{width}}  {_fmt(val)}")

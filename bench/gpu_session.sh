@@ -16,6 +16,12 @@ left() { echo $(( LIMIT - ($(date +%s) - T0) )); }
 exec > >(tee -a "$OUT/log.txt") 2>&1
 export PYTHONUNBUFFERED=1 RAY_USAGE_STATS_ENABLED=0 PYTHONWARNINGS=ignore \
        LENSTUNE_CACHE=${LENSTUNE_CACHE:-/tmp/lenstune-cache}
+# Bytecode written on first import (to /tmp where site-packages is read-only): with
+# PYTHONDONTWRITEBYTECODE set and wheels installed uncompiled, every trial actor and cold loop
+# compiles torch._dynamo and Ray again, seconds the search overhead would count (section 1).
+unset PYTHONDONTWRITEBYTECODE
+[ -w "$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')" ] \
+    || export PYTHONPYCACHEPREFIX=/tmp/pycache
 if [ -n "${WHEELS:-}" ]; then
     mkdir -p /tmp/site
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \

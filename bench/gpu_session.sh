@@ -20,8 +20,9 @@ export PYTHONUNBUFFERED=1 RAY_USAGE_STATS_ENABLED=0 PYTHONWARNINGS=ignore \
 # PYTHONDONTWRITEBYTECODE set and wheels installed uncompiled, every trial actor and cold loop
 # compiles torch._dynamo and Ray again, seconds the search overhead would count (section 1).
 unset PYTHONDONTWRITEBYTECODE
-[ -w "$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')" ] \
-    || export PYTHONPYCACHEPREFIX=/tmp/pycache
+TORCH_DIR=$(python3 -c 'import importlib.util as u, os
+print(os.path.dirname(u.find_spec("torch").origin))')  # without importing torch (seconds)
+[ -w "$TORCH_DIR" ] || export PYTHONPYCACHEPREFIX=/tmp/pycache
 if [ -n "${WHEELS:-}" ]; then
     mkdir -p /tmp/site
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \

@@ -20,8 +20,8 @@ export PYTHONUNBUFFERED=1 RAY_USAGE_STATS_ENABLED=0 PYTHONWARNINGS=ignore \
 # PYTHONDONTWRITEBYTECODE set and wheels installed uncompiled, every trial actor and cold loop
 # compiles torch._dynamo and Ray again, seconds the search overhead would count (section 1).
 unset PYTHONDONTWRITEBYTECODE
-TORCH_DIR=$(python3 -c 'import importlib.util as u, os
-print(os.path.dirname(u.find_spec("torch").origin))')  # without importing torch (seconds)
+TORCH_DIR=$(python3 -c 'import importlib.util as u, os; s = u.find_spec("torch")
+print(os.path.dirname(s.origin) if s else "")')  # without importing torch (seconds)
 [ -w "$TORCH_DIR" ] || export PYTHONPYCACHEPREFIX=/tmp/pycache
 if [ -n "${WHEELS:-}" ]; then
     mkdir -p /tmp/site

@@ -1,4 +1,4 @@
-"""Resuming a search whose saved state names a checkpoint that is gone.
+"""Resuming a search from a saved state that the interruption left out of step with storage.
 
 Tune keeps a trial's CHECKPOINTS_KEPT best checkpoints and its latest. Registering a new one
 deletes the one it displaces at once, but the experiment state that lists each trial's
@@ -11,6 +11,13 @@ Before Tune reads the state back, the checkpoints missing from storage are struc
 trial's saved record, and its latest becomes the newest one left, consistent with the results
 saved in the same snapshot. The trial resumes from there and trains the epochs after it again
 (its result.json then holds both reports of those epochs); with none left, it starts over.
+
+The same snapshot keeps the decisions Tune held back until a trial's save returned (a PAUSE or
+STOP waiting on its checkpoint). A search interrupted in between saved such a decision, but the
+save it waited on died with that process. Read back, it was carried out on the trial's next
+save in the resumed search, whatever the scheduler then decided: a trial promoted at a rung was
+paused again with nothing left to resume it, and the search never ended. Those decisions are
+dropped from the state; the trial's status and the scheduler's records say what it does next.
 """
 
 from __future__ import annotations
@@ -26,10 +33,14 @@ from ray.tune.trainable.metadata import _TrainingRunMetadata
 from search import storage
 from trainables.errors import UserError
 
+_HELD_DECISIONS = ("_cached_trial_decisions", "_queued_trial_decisions")
+"""TuneController's decisions awaiting a trial's save, by trial id (saved with its state)."""
 
-def repair_missing_checkpoints(experiment_path: str) -> list[str]:
+
+def repair_saved_state(experiment_path: str) -> list[str]:
     """Rewrite the newest saved experiment state so that no unfinished trial resumes from a
-    checkpoint missing from storage; one line per trial changed, saying from where it resumes."""
+    checkpoint missing from storage, nor with a decision held for a save of the interrupted
+    run; one line per trial whose checkpoint changed, saying from where it resumes."""
     fs, root = storage.filesystem(experiment_path)
     state_path = _find_newest_experiment_checkpoint(root, fs=fs)
     if state_path is None:
@@ -39,7 +50,9 @@ def repair_missing_checkpoints(experiment_path: str) -> list[str]:
     try:
         state = json.loads(raw)
         entries = state["trial_data"]
-    except (ValueError, KeyError, TypeError) as exc:  # torn or hand-edited
+        runner = state["runner_data"]
+        held = any(runner.get(name) for name in _HELD_DECISIONS)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # torn or hand-edited
         raise UserError(f"--resume: {state_path} is not a saved experiment state Ray Tune can "
                         f"read ({type(exc).__name__}: {exc})") from None
 
@@ -59,7 +72,9 @@ def repair_missing_checkpoints(experiment_path: str) -> list[str]:
         if change:
             entry[1] = metadata.get_json_state()
             changes.append(f"trial {trial['trial_id']}: {change}")
-    if changes:
+    if held:
+        runner.update({name: {} for name in _HELD_DECISIONS})
+    if changes or held:
         # Written beside it and moved over it, so that a crash here cannot leave a torn state
         # (the name does not match the pattern Tune reads the state by).
         staged = f"{state_path}.repaired"

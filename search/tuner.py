@@ -9,8 +9,9 @@ from ray import tune
 from ray.tune.schedulers import TrialScheduler
 
 from cluster import runtime
-from search.checkpoint_repair import repair_missing_checkpoints
+from search.checkpoint_repair import repair_saved_state
 from search.config import SearchConfig
+from search.interrupt import InterruptBetweenSaves
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA
 from search.result_files import CsvResults, JsonResults
@@ -126,7 +127,7 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
             ),
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
             sync_config=tune.SyncConfig(sync_artifacts=True),
-            callbacks=[JsonResults(), CsvResults()],
+            callbacks=[JsonResults(), CsvResults(), InterruptBetweenSaves()],
             verbose=1,
         ),
     )
@@ -134,7 +135,7 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
 
 def restore_tuner(experiment_path: str, trainable) -> tune.Tuner:
     """Continue an interrupted search: finished trials are kept, unfinished ones resume."""
-    for change in repair_missing_checkpoints(experiment_path):
+    for change in repair_saved_state(experiment_path):
         print(f"--resume: {change}", flush=True)
     return tune.Tuner.restore(
         experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True

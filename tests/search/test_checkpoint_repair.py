@@ -1,5 +1,6 @@
-"""Striking checkpoints gone from storage from a trial's saved record (the whole resume is in
-test_faults.py)."""
+"""Mending a saved experiment state before --resume: checkpoints gone from storage, decisions
+held for saves that never returned (the whole resumes are in test_faults.py and
+test_promotion_asha.py)."""
 
 import json
 
@@ -8,7 +9,7 @@ from ray import tune
 from ray.train._internal.checkpoint_manager import _CheckpointManager, _TrainingResult
 from ray.tune.trainable.metadata import _TrainingRunMetadata
 
-from search.checkpoint_repair import _fall_back, repair_missing_checkpoints
+from search.checkpoint_repair import _fall_back, repair_saved_state
 from trainables.errors import UserError
 
 
@@ -62,7 +63,7 @@ def test_the_saved_state_is_rewritten_for_unfinished_trials_only(tmp_path):
     state_file = tmp_path / "experiment_state-2026-11-27_00-00-00.json"
     state_file.write_text(json.dumps({"trial_data": entries, "runner_data": {}}))
 
-    assert repair_missing_checkpoints(str(tmp_path)) == [
+    assert repair_saved_state(str(tmp_path)) == [
         "trial running: the checkpoint of epoch 2 is gone from storage; it resumes from epoch 1"]
     saved = json.loads(state_file.read_text())["trial_data"]
     assert saved[0] == entries[0]  # a finished trial is not run again: left as it was
@@ -70,12 +71,23 @@ def test_the_saved_state_is_rewritten_for_unfinished_trials_only(tmp_path):
     assert manager.latest_checkpoint_result.metrics["training_iteration"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "experiment_state-2026-11-27_00-00-00.json", "trial_done", "trial_running", "was"]
-    assert repair_missing_checkpoints(str(tmp_path)) == []  # nothing more to mend
+    assert repair_saved_state(str(tmp_path)) == []  # nothing more to mend
 
 
 def test_a_state_file_that_cannot_be_read_is_a_one_line_error(tmp_path):
     torn = tmp_path / "experiment_state-2026-11-27_00-00-00.json"
     torn.write_text('{"trial_data": [')
     with pytest.raises(UserError, match="is not a saved experiment state Ray Tune can read"):
-        repair_missing_checkpoints(str(tmp_path))
+        repair_saved_state(str(tmp_path))
     assert torn.read_text() == '{"trial_data": ['  # left as it was
+
+
+def test_decisions_held_for_saves_of_the_interrupted_run_are_dropped(tmp_path):
+    # Tune holds a PAUSE back until the trial's save returns; interrupted in between, it saved
+    # the PAUSE, which the resumed search would carry out on the trial's next save.
+    held = {"_cached_trial_decisions": {"a": "PAUSE"}, "_queued_trial_decisions": {"b": "STOP"}}
+    state_file = tmp_path / "experiment_state-2026-12-03_00-00-00.json"
+    state_file.write_text(json.dumps({"trial_data": [], "runner_data": held | {"_iteration": 7}}))
+    assert repair_saved_state(str(tmp_path)) == []  # nothing to say: the trial goes on as it was
+    assert json.loads(state_file.read_text())["runner_data"] == {
+        "_cached_trial_decisions": {}, "_queued_trial_decisions": {}, "_iteration": 7}

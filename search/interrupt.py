@@ -35,10 +35,12 @@ class InterruptBetweenSaves(Callback):
         # Tune installs its handler when the run starts; signals are only the main thread's.
         if self._done or self._passed_on_handler is not None:
             return
-        if threading.current_thread() is not threading.main_thread():
+        handler = signal.getsignal(signal.SIGINT)
+        # Only a Python handler is stood in for (SIG_IGN or SIG_DFL is left to do as it does).
+        if threading.current_thread() is not threading.main_thread() or not callable(handler):
             self._done = True
             return
-        self._passed_on_handler = signal.getsignal(signal.SIGINT)
+        self._passed_on_handler = handler
         signal.signal(signal.SIGINT, self._hold)
 
     def _hold(self, signum: int, frame) -> None:
@@ -55,11 +57,7 @@ class InterruptBetweenSaves(Callback):
             self._pass_on(None)
 
     def _pass_on(self, frame) -> None:
-        handler = self._stand_down()
-        if callable(handler):
-            handler(signal.SIGINT, frame)
-        else:  # SIG_DFL or SIG_IGN: as if this callback had not been there
-            signal.raise_signal(signal.SIGINT)
+        self._stand_down()(signal.SIGINT, frame)
 
     def _stand_down(self):
         """Put back the handler this one stood in for; it, or None if none was taken."""

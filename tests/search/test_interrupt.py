@@ -63,3 +63,13 @@ def test_the_handler_is_put_back_when_the_run_ends(tune_handler):
     callback.on_experiment_end([])
     os.kill(os.getpid(), signal.SIGINT)
     assert tune_handler == [signal.SIGINT]
+
+
+def test_an_ignored_or_default_ctrl_c_is_left_as_it_is():
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        callback = InterruptBetweenSaves()
+        callback.on_step_begin(0, _trials(False))
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -345,9 +345,10 @@ def _hold_pause_decisions(experiment: Path) -> None:
     state = json.loads(state_path.read_text())
     runner = state["runner_data"]
     assert "_cached_trial_decisions" in runner and "_queued_trial_decisions" in runner
+    trials = [json.loads(trial) for trial, _ in state["trial_data"]]
     runner["_cached_trial_decisions"] = {
-        json.loads(trial)["trial_id"]: TrialScheduler.PAUSE for trial, _ in state["trial_data"]
-        if json.loads(trial)["status"] != Trial.TERMINATED}
+        trial["trial_id"]: TrialScheduler.PAUSE for trial in trials
+        if trial["status"] != Trial.TERMINATED}
     state_path.write_text(json.dumps(state))
 
 

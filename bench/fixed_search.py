@@ -33,12 +33,14 @@ def spread_lrs(n: int, low: float = 1e-4, high: float = 9e-4) -> list[float]:
 def search_argv(task: str, trials: int, max_epochs: int, concurrency: int, storage: Path,
                 name: str, cache_dir: Path, extra: list[str] = (), cpus_per_trial: str = "1",
                 grace: int | None = None) -> list[str]:
-    """search.run arguments for `trials` trials of at most max_epochs; with no `grace`, ASHA's
-    grace period is the whole run, so no trial is stopped early."""
+    """search.run arguments for `trials` trials of at most max_epochs, in fp32 (as the loops
+    they are compared with), no refit; with no `grace`, ASHA's grace period is the whole run,
+    so no trial is stopped early. `extra` may set any of these otherwise."""
     return ["--task", task, "--num-samples", str(trials), "--max-epochs", str(max_epochs),
             "--grace-epochs", str(grace or max_epochs), "--concurrency", str(concurrency),
             "--cpus-per-trial", cpus_per_trial, "--storage", str(storage), "--name", name,
-            "--cache-dir", str(cache_dir), "--no-dashboard", *extra]
+            "--cache-dir", str(cache_dir), "--no-dashboard", "--refit-top", "0",
+            "--precision", "fp32", *extra]
 
 
 def run_fixed(task: str, configs: list[dict] | None, argv: list[str]) -> dict:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainables.errors import UserError
-from trainables.precision import PRECISIONS
+from trainables.precision import SEARCH_PRECISIONS
 
 TASK_NAMES = ("superres", "classify", "anomaly")
 ASHA_MODES = ("stop", "pause")
@@ -19,9 +19,11 @@ ends)."""
 # in under 10 minutes; `cluster` is the reference scale, for GPUs.
 PRESETS: dict[str, dict] = {
     "laptop": {"num_samples": 8, "max_epochs": 6, "grace_epochs": 2, "concurrency": 2,
-               "cpus_per_trial": 1.0, "gpus_per_trial": 0.0},
+               "cpus_per_trial": 1.0, "gpus_per_trial": 0.0, "refit_top": 2, "refit_seeds": 1,
+               "models": None},
     "cluster": {"num_samples": 64, "max_epochs": 40, "grace_epochs": 4, "concurrency": 16,
-                "cpus_per_trial": 2.0, "gpus_per_trial": 0.25},
+                "cpus_per_trial": 2.0, "gpus_per_trial": 0.25, "refit_top": 3,
+                "refit_seeds": 3, "models": None},
 }
 TASK_PRESETS: dict[tuple[str, str], dict] = {
     # sim_count: pairs for superres, images per class otherwise. image_size: None = as stored.
@@ -65,6 +67,8 @@ class SearchConfig:
     """classify/anomaly: resize images to this square size on load (None: as stored)."""
     weights_dir: Path | None = None
     """classify/anomaly: folder of local ImageNet weights (<model>.pth) for pretrained nets."""
+    models: tuple[str, ...] | None = None
+    """The nets (or families of nets) the search may choose; None: all of the task's."""
     val_fraction: float | None = None
     """Seeded validation split; None: the data set's own val/ folder where it has one, else
     10 %. Given, it re-splits even a data set with its own val/ (train/ and val/ pooled)."""
@@ -79,10 +83,17 @@ class SearchConfig:
     """stop: a trial outside the top 1/reduction_factor of its rung stops there (Ray's ASHA);
     pause: it waits there, and resumes if later arrivals make it top (ASHA as published)."""
     concurrency: int = 2
+    refit_top: int = 0
+    """After the search, its best this-many configurations are trained again from scratch."""
+    refit_epochs: int | None = None
+    """Epochs of each refit trial; None: max_epochs."""
+    refit_seeds: int = 1
+    """Fresh seeds each refit configuration is trained with (its mean and std are reported)."""
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
-    precision: str = "fp32"
-    """fp32, or bf16 autocast of every trial's forward passes (GPUs, CPUs with bf16 units)."""
+    precision: str = "auto"
+    """bf16 autocast of every trial's forward passes where its device has bf16 units (GPUs since
+    Ampere, CPUs with AVX512-BF16 or AMX), else fp32 (auto); or fp32, or bf16, everywhere."""
     lr_range: tuple[float, float] = (1e-5, 1e-3)
     """Bounds of the searched base learning rate."""
     max_lr_ratio: float = 10.0
@@ -98,11 +109,20 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if self.task not in TASK_NAMES:
             raise UserError(f"--task {self.task!r}: unknown task; known: {', '.join(TASK_NAMES)}")
+        from spaces import resolve_models  # plain names: light to import
+
+        resolve_models(self.task, self.models)
         for flag, value in (("--num-samples", self.num_samples), ("--max-epochs", self.max_epochs),
                             ("--grace-epochs", self.grace_epochs),
                             ("--concurrency", self.concurrency), ("--sim-count", self.sim_count)):
             if value < 1:
                 raise UserError(f"{flag} must be positive, got {value}")
+        for flag, value in (("--refit-top", self.refit_top),
+                            ("--refit-seeds", self.refit_seeds)):
+            if value < 0:
+                raise UserError(f"{flag} must be >= 0 (0 turns the refit off), got {value}")
+        if self.refit_epochs is not None and self.refit_epochs < 1:
+            raise UserError(f"--refit-epochs must be at least 1, got {self.refit_epochs}")
         if self.seed < 0:
             raise UserError(f"--seed must be >= 0, got {self.seed}")
         if self.reduction_factor < 2:
@@ -117,9 +137,9 @@ class SearchConfig:
         if self.gpus_per_trial < 0 or (self.gpus_per_trial > 1 and self.gpus_per_trial % 1):
             raise UserError(f"--gpus-per-trial must be >= 0, and whole above 1, got "
                             f"{self.gpus_per_trial}")
-        if self.precision not in PRECISIONS:
+        if self.precision not in SEARCH_PRECISIONS:
             raise UserError(f"--precision {self.precision!r}: unknown; known: "
-                            f"{', '.join(PRECISIONS)}")
+                            f"{', '.join(SEARCH_PRECISIONS)}")
         low, high = self.lr_range
         if low <= 0 or high <= 0:
             raise UserError(f"--lr-range must be positive, got {low} {high}")
@@ -136,6 +156,22 @@ class SearchConfig:
             raise UserError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if not self.name or "/" in self.name or self.name in (".", ".."):
             raise UserError(f"--name {self.name!r}: must be a plain folder name")
+
+    @property
+    def nets(self) -> tuple[str, ...] | None:
+        """The nets --models selects (families expanded); None: all."""
+        from spaces import resolve_models
+
+        return resolve_models(self.task, self.models)
+
+    @property
+    def refits(self) -> bool:
+        """Whether the search's winners are trained again after it."""
+        return self.refit_top > 0 and self.refit_seeds > 0
+
+    @property
+    def refit_length(self) -> int:
+        return self.refit_epochs or self.max_epochs
 
     @property
     def is_uri(self) -> bool:

@@ -27,7 +27,7 @@ from search.manifest import MANIFEST, read_manifest
 from search.study import default_study_url, open_study_storage
 from trainables import __version__
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
-from trainables.precision import PRECISIONS
+from trainables.precision import SEARCH_PRECISIONS
 
 # Ray Tune, torch, Optuna and the report's libraries take seconds to import: they are imported
 # once the command line has been read, so that --help and a bad flag answer at once.
@@ -57,6 +57,9 @@ def build_parser() -> OneLineArgumentParser:
     add("--weights-dir", type=Path, help="classify/anomaly: folder of ImageNet weights "
         "(<model>.pth or .safetensors) that make `pretrained` a searched option (env "
         "LENSTUNE_WEIGHTS; the timm/torch cache is also used)")
+    add("--models", type=_names, metavar="NAME[,NAME...]",
+        help="search only these nets (a family name selects all of its nets); the reference "
+             "configurations of other nets are not run")
     add("--num-samples", type=int, help="trials to run, the reference configurations included")
     add("--max-epochs", type=int, help="epochs of a trial that ASHA never stops")
     add("--grace-epochs", type=int, help="epochs before ASHA may stop a trial")
@@ -67,13 +70,19 @@ def build_parser() -> OneLineArgumentParser:
         help="a trial outside its rung's top 1/N: stop it there (Ray's ASHA; a rung's first "
              "arrivals always pass) or pause it there, resuming it from its checkpoint if later "
              "arrivals make it top 1/N (ASHA as published; fewer epochs for small searches)")
+    add("--refit-top", type=int, help="after the search, train its best K configurations "
+        "again from scratch to full length with fresh seeds (0: no refit)")
+    add("--refit-epochs", type=int, help="epochs of each refit trial (default: --max-epochs)")
+    add("--refit-seeds", type=int, help="fresh seeds per refit configuration (the leaderboard "
+        "shows their mean and std)")
     add("--concurrency", type=int, help="trials running at once")
     add("--cpus-per-trial", type=float, help="CPUs per trial (also its torch threads)")
     add("--gpus-per-trial", type=float, help="GPUs per trial; fractions pack trials on one GPU")
-    add("--precision", choices=PRECISIONS, default="fp32",
-        help="bf16: autocast every trial's forward passes to bfloat16 (for GPUs with bf16 "
-             "tensor cores, and CPUs with bf16 units, AVX512-BF16 or AMX, where trials train "
-             "1.4-1.9x faster; other CPUs emulate it, many times slower)")
+    add("--precision", choices=SEARCH_PRECISIONS, default="auto",
+        help="auto: bf16 autocast of every trial's forward passes where its device computes "
+             "bf16 (GPUs since Ampere; CPUs with AVX512-BF16 or AMX, where trials train "
+             "1.4-1.9x faster), else fp32; fp32 or bf16: that, everywhere (other CPUs emulate "
+             "bf16, many times slower)")
     add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(1e-5, 1e-3),
         help="bounds of the searched base learning rate of the cyclic schedule")
     add("--max-lr-ratio", type=float, default=10.0,
@@ -96,6 +105,10 @@ def build_parser() -> OneLineArgumentParser:
     add("--cache-dir", type=Path, default=default_cache_dir(),
         help="where the simulated default data set is kept (env LENSTUNE_CACHE)")
     return parser
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def given_flags(argv: list[str] | None) -> dict:
@@ -122,7 +135,8 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         reduction_factor=args.reduction_factor, asha=args.asha, precision=args.precision,
         optuna_storage=args.optuna_storage,
         address=args.address, dashboard=not args.no_dashboard, cache_dir=args.cache_dir,
-        weights_dir=args.weights_dir, **(defaults | sizes),
+        weights_dir=args.weights_dir, refit_epochs=args.refit_epochs,
+        **(defaults | sizes),
     )
 
 
@@ -210,6 +224,7 @@ def resumed_config(cfg: SearchConfig, given: dict | None = None) -> SearchConfig
               "cache_dir": Path(saved["cache_dir"]),
               "weights_dir": saved["weights_dir"] and Path(saved["weights_dir"]),
               "lr_range": tuple(saved["lr_range"]), "resume": True, "address": cfg.address,
+              "models": saved.get("models") and tuple(saved["models"]),
               "dashboard": cfg.dashboard}
     return SearchConfig(**saved)
 
@@ -227,6 +242,13 @@ def check_experiment_folder(cfg: SearchConfig) -> None:
                         "or choose another --name")
 
 
+def dropped_references(cfg: SearchConfig) -> list[str]:
+    """The nets of the reference configurations that --models leaves out of the search."""
+    from spaces import warm_start
+
+    return warm_start(cfg.task, cfg.nets)[1]
+
+
 def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None) -> None:
     manifest = {
         "name": cfg.name, "task": cfg.task, "lenstune_version": __version__,
@@ -238,6 +260,7 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
         "num_samples": cfg.num_samples, "baseline_name": data.baseline_name,
         "baseline": data.baseline,
         "optuna_storage": study_url, "study_name": cfg.name, "search": manifest_settings(cfg),
+        "warm_start_dropped": dropped_references(cfg),
     }
     storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
 
@@ -259,6 +282,10 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
                            cfg.num_samples)
     check_precision_pays(cfg.precision, cfg.gpus_per_trial)
     note_small_validation(data)
+    dropped = dropped_references(cfg)
+    if dropped:
+        print(f"note: --models leaves out the reference configurations of {', '.join(dropped)}",
+              file=sys.stderr, flush=True)
     trainable = build_trainable(cfg, data.split)
     if cfg.resume:
         tuner = restore_tuner(cfg.experiment_path, trainable)
@@ -267,6 +294,26 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
         if study_storage is None and study_url is not None:
             study_storage = open_study_storage(study_url)
         tuner = build_tuner(cfg, trainable, cfg.storage, study_storage)
+    results = tuner.fit()
+    if cfg.refits and results.num_terminated + results.num_errors >= cfg.num_samples:
+        fit_refit(cfg, trainable)
+
+
+def fit_refit(cfg: SearchConfig, trainable) -> None:
+    """Train the search's winners again (or continue their interrupted refit)."""
+    from search.refit import build_refit_tuner, has_refit, refit_path, refit_trial_configs
+    from search.report import search_winners
+    from search.tuner import restore_tuner
+
+    if has_refit(cfg.experiment_path):
+        tuner = restore_tuner(refit_path(cfg.experiment_path), trainable)
+    else:
+        configs = refit_trial_configs(cfg, search_winners(cfg.experiment_path, cfg.refit_top))
+        if not configs:
+            return
+        print(f"refit: the search's best {len(configs) // cfg.refit_seeds} configuration(s), "
+              f"{cfg.refit_seeds} fresh seed(s) each, {cfg.refit_length} epochs", flush=True)
+        tuner = build_refit_tuner(cfg, trainable, configs)
     tuner.fit()
 
 

@@ -16,7 +16,7 @@ from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA
 from search.result_files import CsvResults, JsonResults
 from search.resumable_asha import ResumableASHA
-from spaces import SPACES
+from spaces import SPACES, warm_start
 from trainables.models.families import CLASSIFIERS
 from trainables.tune_adapter import run_trial
 
@@ -50,7 +50,7 @@ def _trial_constants(cfg: SearchConfig) -> dict:
 
 def _space_options(cfg: SearchConfig) -> dict:
     """What the task's space needs to know of this run: LR bounds, nets with local weights."""
-    options = {"lr_range": cfg.lr_range, "max_lr_ratio": cfg.max_lr_ratio}
+    options = {"lr_range": cfg.lr_range, "max_lr_ratio": cfg.max_lr_ratio, "models": cfg.nets}
     if cfg.task != "superres":
         # `pretrained` is only searched for nets whose ImageNet weights are on this machine.
         from trainables.models.classifiers import pretrained_weights  # timm: seconds to import
@@ -60,10 +60,12 @@ def _space_options(cfg: SearchConfig) -> dict:
     return options
 
 
-def build_trainable(cfg: SearchConfig, data, trial_fn=run_trial) -> tune.trainable:
+def build_trainable(cfg: SearchConfig, data, trial_fn=run_trial,
+                    max_epochs: int | None = None) -> tune.trainable:
     """trial_fn (run_trial) with the data in Ray's object store, put there once by the driver
-    and read by every trial on every node, and with the trial's resources."""
-    settings = {"task": cfg.task, "max_epochs": cfg.max_epochs, "seed": cfg.seed,
+    and read by every trial on every node, and with the trial's resources; its trials train
+    `max_epochs` (default: the search's) unless stopped."""
+    settings = {"task": cfg.task, "max_epochs": max_epochs or cfg.max_epochs, "seed": cfg.seed,
                 "cpus_per_trial": cfg.cpus_per_trial, "gpus_per_trial": cfg.gpus_per_trial,
                 "trial_constants": _trial_constants(cfg)}
     trainable = tune.with_parameters(trial_fn, data=data, settings=settings)
@@ -78,7 +80,7 @@ def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaS
         # With a define-by-run space, metric and mode must be given to OptunaSearch itself.
         metric=space.METRIC,
         mode=space.MODE,
-        points_to_evaluate=space.WARM_START[: cfg.num_samples],
+        points_to_evaluate=warm_start(cfg.task, cfg.nets)[0][: cfg.num_samples],
         sampler=tpe_sampler(cfg.seed),
         storage=study_storage,
         study_name=cfg.name,
@@ -99,8 +101,33 @@ def asha_scheduler(task: str, max_epochs: int, grace_epochs: int, reduction_fact
     )
 
 
+def run_config(task: str, name: str, storage: str) -> tune.RunConfig:
+    """Where a run's trials write, what they keep, how they are retried: the same for the
+    search and the refit of its winners."""
+    space = SPACES[task]
+    return tune.RunConfig(
+        name=name,
+        storage_path=storage,
+        checkpoint_config=tune.CheckpointConfig(
+            num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute=space.METRIC,
+            checkpoint_score_order=space.MODE,
+        ),
+        failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+        sync_config=tune.SyncConfig(sync_artifacts=True),
+        callbacks=[JsonResults(), CsvResults(), InterruptBetweenSaves()],
+        verbose=1,
+    )
+
+
+def reuse_actors() -> bool:
+    """Reusing actors saves ~3 s per trial, but on a cluster a cached actor can sit on a node
+    that has just died, failing every trial handed to it: reuse them only on a runtime this
+    process started (a cluster may also be joined without --address: RAY_ADDRESS, a notebook's
+    ray.init(address=...))."""
+    return runtime.runtime_started_in_this_process()
+
+
 def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) -> tune.Tuner:
-    space = SPACES[cfg.task]
     scheduler = asha_scheduler(cfg.task, cfg.max_epochs, cfg.grace_epochs,
                                cfg.reduction_factor, cfg.asha)
     # In place of Tune's max_concurrent_trials, whose limiter counts paused trials as running
@@ -111,25 +138,9 @@ def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) 
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher, scheduler=scheduler, num_samples=cfg.num_samples,
-            # Reusing actors saves ~3 s per trial, but on a cluster a cached actor can sit on a
-            # node that has just died, failing every trial handed to it: reuse them only on a
-            # runtime this process started (a cluster may also be joined without --address:
-            # RAY_ADDRESS, a notebook's ray.init(address=...)).
-            reuse_actors=runtime.runtime_started_in_this_process(),
-            trial_dirname_creator=trial_dirname,
+            reuse_actors=reuse_actors(), trial_dirname_creator=trial_dirname,
         ),
-        run_config=tune.RunConfig(
-            name=cfg.name,
-            storage_path=storage,
-            checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute=space.METRIC,
-                checkpoint_score_order=space.MODE,
-            ),
-            failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
-            sync_config=tune.SyncConfig(sync_artifacts=True),
-            callbacks=[JsonResults(), CsvResults(), InterruptBetweenSaves()],
-            verbose=1,
-        ),
+        run_config=run_config(cfg.task, cfg.name, storage),
     )
 
 

@@ -3,7 +3,7 @@ MobileViT trained from scratch as its warm start."""
 
 from __future__ import annotations
 
-from spaces.classify import LR_RANGE, MAX_LR_RATIO, space
+from spaces.classify import LR_RANGE, MAX_LR_RATIO, NETS, net_of, space
 
 METRIC = "val_auc"
 MODE = "max"
@@ -16,4 +16,5 @@ WARM_START = [
      "lr_ratio": 5.0},
 ]
 
-__all__ = ["LR_RANGE", "MAX_LR_RATIO", "METRIC", "MODE", "WARM_START", "space"]
+__all__ = ["LR_RANGE", "MAX_LR_RATIO", "METRIC", "MODE", "NETS", "WARM_START", "net_of",
+           "space"]

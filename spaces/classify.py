@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from trainables.models.families import FAMILIES
 
+NETS = FAMILIES
+"""The nets the space chooses from, by family."""
+
 METRIC = "val_auc"
 MODE = "max"
 LEADERBOARD_PARAMS = ["model", "pretrained", "batch_size", "dropout", "weight_decay", "augment"]
@@ -23,11 +26,19 @@ WARM_START = [
 ]
 
 
+def net_of(point: dict) -> str:
+    """The net a point of this space (a warm-start point, a trial's config) trains."""
+    return point.get("model") or point[f"{point['family']}_model"]
+
+
 def space(trial, lr_range: tuple[float, float] = LR_RANGE, max_lr_ratio: float = MAX_LR_RATIO,
-          pretrained_models: tuple[str, ...] = ()):
-    """Define-by-run; `pretrained_models` are the nets whose ImageNet weights are on disk."""
-    family = trial.suggest_categorical("family", list(FAMILIES))
-    model = trial.suggest_categorical(f"{family}_model", list(FAMILIES[family]))
+          pretrained_models: tuple[str, ...] = (), models: tuple[str, ...] | None = None):
+    """Define-by-run; `pretrained_models` are the nets whose ImageNet weights are on disk,
+    `models` the nets it may choose (None: all)."""
+    nets = {family: [n for n in names if models is None or n in models]
+            for family, names in FAMILIES.items()}
+    family = trial.suggest_categorical("family", [f for f, names in nets.items() if names])
+    model = trial.suggest_categorical(f"{family}_model", nets[family])
     constants = {"model": model}
     if model in pretrained_models:
         trial.suggest_categorical("pretrained", [False, True])

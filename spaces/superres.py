@@ -11,6 +11,15 @@ LEADERBOARD_METRICS = ["val_mse", "val_psnr", "val_ssim"]
 LR_RANGE = (1e-5, 1e-3)
 MAX_LR_RATIO = 10.0
 
+NETS: dict[str, tuple[str, ...]] = {name: (name,) for name in
+                                    ("srresnet", "edsr", "srcnn", "srgan")}
+"""The nets the space chooses from, by family (here each net is its own)."""
+
+
+def net_of(point: dict) -> str:
+    """The net a point of this space (a warm-start point, a trial's config) trains."""
+    return point["model"]
+
 # The reference work's own configurations, run first so the report can say how far the search
 # beat them (lr 1e-4..5e-4 is base_lr 1e-4 with ratio 5).
 WARM_START = [
@@ -25,9 +34,11 @@ WARM_START = [
 ]
 
 
-def space(trial, lr_range: tuple[float, float] = LR_RANGE, max_lr_ratio: float = MAX_LR_RATIO):
-    """Define-by-run: suggests a trial's config; returns the constants its branch implies."""
-    model = trial.suggest_categorical("model", ["srresnet", "edsr", "srcnn", "srgan"])
+def space(trial, lr_range: tuple[float, float] = LR_RANGE, max_lr_ratio: float = MAX_LR_RATIO,
+          models: tuple[str, ...] | None = None):
+    """Define-by-run: suggests a trial's config; returns the constants its branch implies.
+    `models` are the nets it may choose (None: all)."""
+    model = trial.suggest_categorical("model", [n for n in NETS if models is None or n in models])
     constants = None
     if model in ("srresnet", "edsr", "srgan"):
         trial.suggest_int("blocks", 1, 8, log=True)

@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     import torch
 
 PRECISIONS = ("fp32", "bf16")
+SEARCH_PRECISIONS = ("auto", *PRECISIONS)
+"""What a search may ask for: `auto` is bf16 where the trial's device has bf16 units, else fp32."""
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The precision a trial on `device` trains in when its search asked for `precision`."""
+    if precision != "auto":
+        return precision
+    return "bf16" if has_bf16_units(device) else "fp32"
 
 
 def autocast(device: str | torch.device, precision: str) -> torch.autocast:

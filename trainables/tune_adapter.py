@@ -15,6 +15,7 @@ import torch
 from ray import tune
 
 from trainables.checkpoint import load_training_state, save_checkpoint
+from trainables.precision import resolve_precision
 from trainables.tasks import get_task
 
 
@@ -32,10 +33,13 @@ def run_trial(config: dict, data, settings: dict) -> None:
     """Train one trial of settings['task'] on data, reporting and checkpointing every epoch."""
     task = get_task(settings["task"])
     device = _device(settings.get("gpus_per_trial", 0))
+    constants = dict(settings.get("trial_constants", {}))
+    if "precision" in constants:
+        constants["precision"] = resolve_precision(constants["precision"], device)
     cfg = task.config_cls.from_dict({
-        **config, "max_epochs": settings["max_epochs"], "seed": settings["seed"],
-        "threads": max(1, int(settings["cpus_per_trial"])), "device": device,
-        **settings.get("trial_constants", {}),
+        # A refit trial's config names its own length and seed; a search trial's does not.
+        "max_epochs": settings["max_epochs"], "seed": settings["seed"], **config,
+        "threads": max(1, int(settings["cpus_per_trial"])), "device": device, **constants,
     })
     node_id = ray.get_runtime_context().get_node_id()
     print(f"trial {tune.get_context().get_trial_id()} trains on {device} on node {node_id[:12]}",
@@ -48,7 +52,7 @@ def run_trial(config: dict, data, settings: dict) -> None:
             state = load_training_state(folder)
 
     def report(metrics: dict, epoch_state: dict | None) -> None:
-        metrics = metrics | {"node_id": node_id, "device": device}
+        metrics = metrics | {"node_id": node_id, "device": device, "precision": cfg.precision}
         if epoch_state is None:
             tune.report(metrics)
             return

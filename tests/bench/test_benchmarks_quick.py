@@ -7,8 +7,9 @@ import json
 import pytest
 
 BENCHMARKS = ["simulator", "throughput", "search_overhead", "concurrency", "memory",
-              "search_efficiency", "versus_reference", "layouts"]
-EXTRA = {"versus_reference": ["--tasks", "superres", "anomaly"]}
+              "search_efficiency", "versus_reference", "layouts", "learning_curves"]
+EXTRA = {"versus_reference": ["--task", "superres", "anomaly"],
+         "learning_curves": ["--task", "anomaly"]}
 """versus_reference: one task of each data kind (pairs, class folders) is its every code path;
 the three tasks' searches, warm-start points included, are tested in tests/search."""
 

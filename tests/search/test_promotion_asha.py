@@ -263,7 +263,8 @@ def test_a_search_with_paused_trials_resumes_them_from_their_checkpoints(sr_data
     code = run_main(["--task", "superres", "--num-samples", "4", "--max-epochs", "4",
                      "--grace-epochs", "1", "--reduction-factor", "2", "--asha", "pause",
                      "--concurrency", "2", "--cpus-per-trial", "1", "--no-dashboard",
-                     "--data", str(sr_data), "--storage", str(tmp_path), "--name", "paused"])
+                     "--refit-top", "0", "--data", str(sr_data), "--storage", str(tmp_path),
+                     "--name", "paused"])
     assert code == 0, "a waiting trial was left unfinished"
     experiment = tmp_path / "paused"
     assert sorted(_epochs(experiment).values()) == [1, 1, 2, 4]  # none restarted
@@ -293,7 +294,8 @@ def test_an_interrupted_paused_search_resumes_and_finishes(tmp_path):
     args = [sys.executable, "-m", "search.run", "--task", "superres", "--num-samples", "4",
             "--max-epochs", "4", "--grace-epochs", "1", "--reduction-factor", "2",
             "--asha", "pause", "--concurrency", "1", "--cpus-per-trial", "1", "--no-dashboard",
-            "--seed", "0", "--data", str(sr_data), "--storage", str(tmp_path), "--name", "p"]
+            "--seed", "0", "--refit-top", "0", "--data", str(sr_data), "--storage", str(tmp_path),
+            "--name", "p"]
     env = os.environ | {"PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
     log = open(tmp_path / "first.log", "w")
     first = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -35,6 +35,11 @@ def _run(capsys, *argv):
     (["--task", "superres", "--optuna-storage", "nonsense"], "--optuna-storage nonsense"),
     (["--task", "superres", "--precision", "fp16"], "--precision: invalid choice"),
     (["--task", "classify", "--val-fraction", "1"], "--val-fraction must be between 0 and 1"),
+    (["--task", "superres", "--refit-top", "-1"], "--refit-top must be >= 0"),
+    (["--task", "superres", "--refit-seeds", "-2"], "--refit-seeds must be >= 0"),
+    (["--task", "classify", "--refit-epochs", "0"], "--refit-epochs must be at least 1"),
+    (["--task", "superres", "--models", "srcnn,vdsr"], "--models srcnn,vdsr: unknown vdsr; "
+     "known for superres: srresnet, edsr, srcnn, srgan"),
 ])
 def test_bad_flags(capsys, tmp_path, argv, message):
     code, err = _run(capsys, *argv, "--storage", str(tmp_path))

@@ -10,13 +10,13 @@ def test_pretrained_is_offered_only_for_nets_with_local_weights(tmp_path):
     cfg = SearchConfig(task="classify", name="w", weights_dir=tmp_path)
     offered = _space_options(cfg)["pretrained_models"]
     assert "resnet18" in offered and "mobilevit_ref" not in offered
-    assert _trial_constants(cfg) == {"precision": "fp32", "weights_dir": str(tmp_path)}
+    assert _trial_constants(cfg) == {"precision": "auto", "weights_dir": str(tmp_path)}
 
 
 def test_superres_space_gets_the_lr_options():
     cfg = SearchConfig(task="superres", name="s", lr_range=(1e-4, 1e-3), max_lr_ratio=4.0)
-    assert _space_options(cfg) == {"lr_range": (1e-4, 1e-3), "max_lr_ratio": 4.0}
-    assert _trial_constants(cfg) == {"precision": "fp32"}
+    assert _space_options(cfg) == {"lr_range": (1e-4, 1e-3), "max_lr_ratio": 4.0, "models": None}
+    assert _trial_constants(cfg) == {"precision": "auto"}
 
 
 def test_precision_reaches_every_trial():

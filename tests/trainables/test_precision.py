@@ -93,3 +93,11 @@ def test_bf16_units_are_read_from_the_cpu(monkeypatch):
 def test_no_cuda_device_has_no_bf16_units(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert not precision.has_bf16_units("cuda")
+
+
+def test_auto_precision_is_bf16_only_where_the_device_computes_it(monkeypatch):
+    monkeypatch.setattr(precision, "has_bf16_units", lambda device="cpu": device == "cuda")
+    assert precision.resolve_precision("auto", "cpu") == "fp32"
+    assert precision.resolve_precision("auto", "cuda") == "bf16"
+    assert precision.resolve_precision("bf16", "cpu") == "bf16"
+    assert precision.resolve_precision("fp32", "cuda") == "fp32"

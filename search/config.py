@@ -16,20 +16,28 @@ it arrives; search.promotion_asha pauses it until later arrivals make it top (or
 ends)."""
 
 # The defaults of every size-like option, per preset and task. `laptop` finishes on 2 CPU cores
-# in under 10 minutes; `cluster` is the reference scale, for GPUs.
+# in about 10 minutes; `cluster` is the reference scale, for GPUs. Each rung (grace * rf^k) and
+# the last epoch fall at the cyclic LR's low point (a multiple of its 4-epoch cycle); a rung
+# after 2 epochs ranked trials by how fast they start, not how they end (docs/benchmarks.md).
 PRESETS: dict[str, dict] = {
-    "laptop": {"num_samples": 8, "max_epochs": 6, "grace_epochs": 2, "concurrency": 2,
+    "laptop": {"num_samples": 8, "max_epochs": 8, "grace_epochs": 4, "concurrency": 2,
                "cpus_per_trial": 1.0, "gpus_per_trial": 0.0, "refit_top": 2, "refit_seeds": 1,
                "models": None},
-    "cluster": {"num_samples": 64, "max_epochs": 40, "grace_epochs": 4, "concurrency": 16,
+    "cluster": {"num_samples": 64, "max_epochs": 40, "grace_epochs": 8, "concurrency": 16,
                 "cpus_per_trial": 2.0, "gpus_per_trial": 0.25, "refit_top": 3,
                 "refit_seeds": 3, "models": None},
 }
+LAPTOP_CLASSIFIERS = ("resnet18", "resnet34", "efficientnet_b0", "efficientnet_b1",
+                      "efficientnet_b2", "mobilevit_ref", "mobilevit_xxs", "mobilevit_xs")
+"""The nets a laptop's search tries: the reference nets and those no slower on 2 cores (ResNet-50
+and up, EfficientNet-B3 and up, MobileViT-S train 2-8x slower than ResNet-18 at 64x64)."""
 TASK_PRESETS: dict[tuple[str, str], dict] = {
     # sim_count: pairs for superres, images per class otherwise. image_size: None = as stored.
     ("laptop", "superres"): {"sim_count": 600, "image_size": None},
-    ("laptop", "classify"): {"sim_count": 300, "image_size": 48, "num_samples": 6},
-    ("laptop", "anomaly"): {"sim_count": 300, "image_size": 48, "num_samples": 6},
+    ("laptop", "classify"): {"sim_count": 1000, "image_size": 64, "num_samples": 6,
+                             "models": LAPTOP_CLASSIFIERS},
+    ("laptop", "anomaly"): {"sim_count": 1000, "image_size": 64, "num_samples": 6,
+                            "models": LAPTOP_CLASSIFIERS},
     ("cluster", "superres"): {"sim_count": 10000, "image_size": None},
     ("cluster", "classify"): {"sim_count": 10000, "image_size": None},
     ("cluster", "anomaly"): {"sim_count": 5000, "image_size": None},
@@ -94,7 +102,7 @@ class SearchConfig:
     precision: str = "auto"
     """bf16 autocast of every trial's forward passes where its device has bf16 units (GPUs since
     Ampere, CPUs with AVX512-BF16 or AMX), else fp32 (auto); or fp32, or bf16, everywhere."""
-    lr_range: tuple[float, float] = (1e-5, 1e-3)
+    lr_range: tuple[float, float] = (1e-4, 3e-3)
     """Bounds of the searched base learning rate."""
     max_lr_ratio: float = 10.0
     """Largest max_lr / base_lr the search tries."""

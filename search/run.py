@@ -53,7 +53,7 @@ def build_parser() -> OneLineArgumentParser:
     add("--sim-count", type=int, help="size of the simulated default data set (pairs for "
         "superres, images per class for classify and anomaly)")
     add("--image-size", type=int, help="classify/anomaly: resize images to N x N on load "
-        "(laptop preset: 48; cluster: as stored, 150)")
+        "(laptop preset: 64; cluster: as stored, 150)")
     add("--weights-dir", type=Path, help="classify/anomaly: folder of ImageNet weights "
         "(<model>.pth or .safetensors) that make `pretrained` a searched option (env "
         "LENSTUNE_WEIGHTS; the timm/torch cache is also used)")
@@ -83,7 +83,7 @@ def build_parser() -> OneLineArgumentParser:
              "bf16 (GPUs since Ampere; CPUs with AVX512-BF16 or AMX, where trials train "
              "1.4-1.9x faster), else fp32; fp32 or bf16: that, everywhere (other CPUs emulate "
              "bf16, many times slower)")
-    add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(1e-5, 1e-3),
+    add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(1e-4, 3e-3),
         help="bounds of the searched base learning rate of the cyclic schedule")
     add("--max-lr-ratio", type=float, default=10.0,
         help="largest max_lr/base_lr of the cyclic schedule the search tries")

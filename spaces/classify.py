@@ -13,7 +13,7 @@ MODE = "max"
 LEADERBOARD_PARAMS = ["model", "pretrained", "batch_size", "dropout", "weight_decay", "augment"]
 LEADERBOARD_METRICS = ["val_acc", "val_auc", "val_loss"]
 
-LR_RANGE = (1e-5, 1e-3)
+LR_RANGE = (1e-4, 3e-3)
 MAX_LR_RATIO = 10.0
 
 _REFERENCE = {"pretrained": False, "dropout": 0.0, "batch_size": 64, "weight_decay": 3e-5,

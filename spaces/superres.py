@@ -8,7 +8,7 @@ LEADERBOARD_PARAMS = ["model", "blocks", "features", "upsample", "loss", "batch_
                       "adv_weight"]
 LEADERBOARD_METRICS = ["val_mse", "val_psnr", "val_ssim"]
 
-LR_RANGE = (1e-5, 1e-3)
+LR_RANGE = (1e-4, 3e-3)
 MAX_LR_RATIO = 10.0
 
 NETS: dict[str, tuple[str, ...]] = {name: (name,) for name in

@@ -43,7 +43,7 @@ def main() -> int:
     spec = json.loads(sys.argv[1])
     import torch  # noqa: F401
 
-    from trainables.tasks import get_task
+    from tasks import get_task
 
     fit = get_task(spec["task"])
     imports = time.perf_counter() - START
@@ -54,8 +54,8 @@ def main() -> int:
     loaded = time.perf_counter() - start
     # Not bench.fixed_search.plain_loop: importing it imports search.run, and with it
     # torch._dynamo, part of the cold start measured here.
-    cfg = fit.config_cls.from_dict({**spec["config"], "max_epochs": 1, "seed": 0,
-                                    "threads": 1, "device": spec["device"]})
+    cfg = fit.trial_config.from_dict({**spec["config"], "task": spec["task"], "max_epochs": 1,
+                                      "seed": 0, "threads": 1, "device": spec["device"]})
     start = time.perf_counter()
     fit.fit(cfg, data.split, lambda metrics, state: None)
     print(json.dumps({"imports_s": imports, "data_s": loaded,

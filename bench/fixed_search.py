@@ -19,9 +19,8 @@ from pathlib import Path
 from unittest import mock
 
 from search import run as search_run
-from spaces import SPACES
+from tasks import get_task
 from trainables.errors import UserError
-from trainables.tasks import get_task
 
 
 def spread_lrs(n: int, low: float = 1e-4, high: float = 9e-4) -> list[float]:
@@ -64,7 +63,7 @@ def run_fixed(task: str, configs: list[dict] | None, argv: list[str]) -> dict:
                 phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
         return wrapped
 
-    patches = [] if configs is None else [(SPACES[task], "WARM_START", list(configs))]
+    patches = [] if configs is None else [(get_task(task).space, "WARM_START", list(configs))]
     patches += [(search_run, "prepare_data", timing("data", search_run.prepare_data)),
                 (search_run, "write_report", timing("report", search_run.write_report)),
                 (search_run, "report_while_stopping",
@@ -105,12 +104,12 @@ def trial_results(experiment: Path) -> list[list[dict]]:
 
 def _pick(task: str):
     """max or min: whichever picks the best value of the task's metric."""
-    return max if SPACES[task].MODE == "max" else min
+    return max if get_task(task).mode == "max" else min
 
 
 def _best(task: str, results: list[dict]) -> float | None:
     """The best value of the task's metric among `results` (None if none reports it)."""
-    metric = SPACES[task].METRIC
+    metric = get_task(task).metric
     values = [r[metric] for r in results if metric in r]
     return _pick(task)(values) if values else None
 
@@ -122,7 +121,7 @@ def epochs_and_best(experiment: Path, task: str) -> tuple[int, float]:
     results = trial_results(experiment)
     best = _best(task, [r for trial in results for r in trial])
     if best is None:
-        raise UserError(f"{experiment}: no trial reported {SPACES[task].METRIC}")
+        raise UserError(f"{experiment}: no trial reported {get_task(task).metric}")
     return sum(len(trial) for trial in results), best
 
 
@@ -134,7 +133,7 @@ def trial_start(results: list[dict]) -> float:
 def trial_histories(experiment: Path, task: str) -> list[dict]:
     """Each trial's configuration and its metric epoch by epoch, in the order the trials
     started: what a rung saw of each trial, and where the search went."""
-    metric = SPACES[task].METRIC
+    metric = get_task(task).metric
     trials = []
     for result_file in experiment.glob("trial_*/result.json"):
         results = _results(result_file)
@@ -158,10 +157,10 @@ def train_alone(task: str, config: dict, data, max_epochs: int, seed: int,
                 device: str = "cpu") -> list[float]:
     """The task's metric after each epoch of `config` trained by the task's fit, without Ray."""
     fit = get_task(task)
-    metric = SPACES[task].METRIC
+    metric = fit.metric
     values: list[float] = []
-    cfg = fit.config_cls.from_dict({**config, "max_epochs": max_epochs, "seed": seed,
-                                    "threads": 1, "device": device})
+    cfg = fit.trial_config.from_dict({**config, "task": task, "max_epochs": max_epochs,
+                                      "seed": seed, "threads": 1, "device": device})
     fit.fit(cfg, data, lambda metrics, state: values.append(metrics[metric]))
     return values
 
@@ -173,7 +172,8 @@ def plain_loop(task: str, configs: list[dict], data, max_epochs: int, seed: int 
     fit = get_task(task)
     start = time.perf_counter()
     for config in configs:
-        cfg = fit.config_cls.from_dict({**config, "max_epochs": max_epochs, "seed": seed,
+        cfg = fit.trial_config.from_dict({**config, "task": task, "max_epochs": max_epochs,
+                                          "seed": seed,
                                         "threads": 1, "device": device})
         fit.fit(cfg, data, lambda metrics, state: None)
     return time.perf_counter() - start

@@ -16,9 +16,8 @@ from pathlib import Path
 from bench.common import finish, parser
 from search.config import default_cache_dir
 from search.data import prepare_data
-from spaces import SPACES
+from tasks import get_task
 from trainables.errors import UserError, exits_cleanly
-from trainables.tasks import get_task
 
 TASKS = ("superres", "classify", "anomaly")
 
@@ -27,7 +26,7 @@ def full_config(task: str, point: dict) -> dict:
     """A point of the task's space with the constants its branch of the space adds."""
     import optuna
 
-    return point | (SPACES[task].space(optuna.trial.FixedTrial(point)) or {})
+    return point | (get_task(task).space.space(optuna.trial.FixedTrial(point)) or {})
 
 
 def curve(task: str, config: dict, data, epochs: int, seed: int, threads: int,
@@ -35,8 +34,8 @@ def curve(task: str, config: dict, data, epochs: int, seed: int, threads: int,
     """The metric and the cumulative seconds after each of `epochs` epochs of `config`."""
     loop = get_task(task)
     config = full_config(task, config)
-    metric = SPACES[task].METRIC
-    cfg = loop.config_cls.from_dict({**config, "max_epochs": epochs, "seed": seed,
+    metric = loop.metric
+    cfg = loop.trial_config.from_dict({**config, "task": task, "max_epochs": epochs, "seed": seed,
                                      "threads": threads, "precision": precision})
     values, seconds = [], []
     start = time.perf_counter()
@@ -47,7 +46,7 @@ def curve(task: str, config: dict, data, epochs: int, seed: int, threads: int,
         print(f"epoch {len(values)}: {metric} {values[-1]:.4f} at {seconds[-1]:.0f} s", flush=True)
 
     loop.fit(cfg, data, report)
-    best = max(values) if SPACES[task].MODE == "max" else min(values)
+    best = max(values) if loop.mode == "max" else min(values)
     return {"config": config, metric: values, "seconds": seconds, "best": best,
             "best_epoch": values.index(best) + 1}
 
@@ -88,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     configs = (json.loads(args.configs.read_text()) if args.configs
-               else [dict(c) for c in SPACES[args.task].WARM_START])
+               else [dict(c) for c in get_task(args.task).space.WARM_START])
     if args.only:
         configs = [configs[i] for i in args.only]
     configs = [c | _overrides(args.set) for c in configs]

@@ -41,11 +41,11 @@ from search.manifest import MANIFEST, read_manifest
 from search.promotion_asha import PauseAwareLimiter, rung_epochs
 from search.run import manifest_settings, parse_args
 from search.tuner import asha_scheduler
-from spaces import SPACES
+from tasks import get_task
 from trainables.errors import UserError, exits_cleanly
 
 TASK = "classify"
-METRIC = SPACES[TASK].METRIC
+METRIC = get_task(TASK).metric
 CURVE = f"{METRIC}_by_epoch"
 """The key of a trial's metric, epoch by epoch, in `trial_histories`."""
 

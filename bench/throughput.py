@@ -40,11 +40,11 @@ from trainables.cyclic_adam import cyclic_adam
 from trainables.data.class_images import read_class_images, write_simulated_classes
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs, write_simulated_sr_pairs
+from trainables.epochs import DivergenceGuard
 from trainables.errors import UserError, exits_cleanly
 from trainables.models.classifiers import build_classifier
 from trainables.models.layout import to_layout
 from trainables.precision import autocast, has_bf16_units
-from trainables.srgan import DivergenceGuard
 
 TARGET = 1.3
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.common import finish, parser
 from bench.fixed_search import run_fixed, search_argv, trial_histories
 from search.config import default_cache_dir, preset_defaults
-from spaces import SPACES
+from tasks import get_task
 from trainables.errors import UserError, exits_cleanly
 
 TASKS = ("superres", "classify", "anomaly")
@@ -69,7 +69,7 @@ def _images(experiment: Path) -> tuple[int, list[dict]]:
     task = manifest["task"]
     trials = trial_histories(experiment, task)
     refits = trial_histories(experiment / "refit", task) if (experiment / "refit").is_dir() else []
-    metric = SPACES[task].METRIC
+    metric = get_task(task).metric
     epochs = sum(len(t[f"{metric}_by_epoch"]) for t in trials + refits)
     return epochs * manifest["train_count"], [
         {"phase": "search", **t} for t in trials] + [{"phase": "refit", **t} for t in refits]
@@ -77,7 +77,7 @@ def _images(experiment: Path) -> tuple[int, list[dict]]:
 
 def _best_val(experiment: Path) -> float:
     return json.loads((experiment / "best" / "metrics.json").read_text())["metrics"][
-        SPACES[json.loads((experiment / "lenstune.json").read_text())["task"]].METRIC]
+        get_task(json.loads((experiment / "lenstune.json").read_text())["task"]).metric]
 
 
 def _data_flags(task: str, preset: str, quick: bool) -> list[str]:
@@ -101,12 +101,12 @@ def compare(task: str, args, storage: Path, cache: Path) -> dict:
     search_seconds = time.perf_counter() - start
     search_images, search_trials = _images(search)
     manifest = json.loads((search / "lenstune.json").read_text())
-    references = [dict(p) for p in SPACES[task].WARM_START]
+    references = [dict(p) for p in get_task(task).space.WARM_START]
     per_epoch = manifest["train_count"] * len(references)
     epochs = max(args.reference_epochs[task], math.ceil(search_images / per_epoch))
     reference = storage / f"{task}-reference"
     start = time.perf_counter()
-    nets = ",".join(SPACES[task].net_of(p) for p in references)
+    nets = ",".join(get_task(task).space.net_of(p) for p in references)
     run_fixed(task, references, search_argv(
         task, len(references), epochs, args.concurrency, storage, reference.name, cache,
         ["--seed", "0", "--precision", "auto", "--models", nets, *data]))
@@ -119,7 +119,7 @@ def compare(task: str, args, storage: Path, cache: Path) -> dict:
     gap = search_best - reference_best
     near, within = CLOSE_TO_PERFECT.get(task, (math.inf, 0.0))
     met = gap >= TARGETS[task] or (reference_best >= near and gap >= -within)
-    return {"metric": SPACES[task].METRIC, "search_best": search_best,
+    return {"metric": get_task(task).metric, "search_best": search_best,
             "reference_best": reference_best, "search_minus_reference": gap,
             "target": TARGETS[task], "met": met,
             "search_best_val": _best_val(search), "reference_best_val": _best_val(reference),

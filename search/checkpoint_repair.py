@@ -24,17 +24,21 @@ from __future__ import annotations
 
 import json
 
-from ray.train._internal.checkpoint_manager import _CheckpointManager, _TrainingResult
-from ray.tune.execution.experiment_state import _find_newest_experiment_checkpoint
 from ray.tune.experiment import Trial
 from ray.tune.result import TRAINING_ITERATION
-from ray.tune.trainable.metadata import _TrainingRunMetadata
 
 from search import storage
+from search.tune_internals import (
+    HELD_DECISIONS,
+    CheckpointManager,
+    TrainingResult,
+    TrainingRunMetadata,
+    checkpoint_results,
+    find_newest_experiment_checkpoint,
+    latest_checkpoint_result,
+    set_checkpoint_results,
+)
 from trainables.errors import UserError
-
-_HELD_DECISIONS = ("_cached_trial_decisions", "_queued_trial_decisions")
-"""TuneController's decisions awaiting a trial's save, by trial id (saved with its state)."""
 
 
 def repair_saved_state(experiment_path: str) -> list[str]:
@@ -42,7 +46,7 @@ def repair_saved_state(experiment_path: str) -> list[str]:
     checkpoint missing from storage, nor with a decision held for a save of the interrupted
     run; one line per trial whose checkpoint changed, saying from where it resumes."""
     fs, root = storage.filesystem(experiment_path)
-    state_path = _find_newest_experiment_checkpoint(root, fs=fs)
+    state_path = find_newest_experiment_checkpoint(root, fs=fs)
     if state_path is None:
         return []
     with fs.open_input_stream(state_path) as stream:
@@ -51,12 +55,12 @@ def repair_saved_state(experiment_path: str) -> list[str]:
         state = json.loads(raw)
         entries = state["trial_data"]
         runner = state["runner_data"]
-        held = any(runner.get(name) for name in _HELD_DECISIONS)
+        held = any(runner.get(name) for name in HELD_DECISIONS)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # torn or hand-edited
         raise UserError(f"--resume: {state_path} is not a saved experiment state Ray Tune can "
                         f"read ({type(exc).__name__}: {exc})") from None
 
-    def on_storage(result: _TrainingResult) -> bool:
+    def on_storage(result: TrainingResult) -> bool:
         # The state holds the paths the checkpoints had when saved; Tune maps them into a moved
         # experiment by the trial folder, as here.
         trial_dir, checkpoint_dir = result.checkpoint.path.rstrip("/").split("/")[-2:]
@@ -67,13 +71,13 @@ def repair_saved_state(experiment_path: str) -> list[str]:
         trial = json.loads(entry[0])
         if trial["status"] == Trial.TERMINATED:
             continue  # not run again: its record stays as it is
-        metadata = _TrainingRunMetadata.from_json_state(entry[1])
+        metadata = TrainingRunMetadata.from_json_state(entry[1])
         change = _fall_back(metadata.checkpoint_manager, on_storage)
         if change:
             entry[1] = metadata.get_json_state()
             changes.append(f"trial {trial['trial_id']}: {change}")
     if held:
-        runner.update({name: {} for name in _HELD_DECISIONS})
+        runner.update({name: {} for name in HELD_DECISIONS})
     if changes or held:
         # Written beside it and moved over it, so that a crash here cannot leave a torn state
         # (the name does not match the pattern Tune reads the state by).
@@ -84,19 +88,18 @@ def repair_saved_state(experiment_path: str) -> list[str]:
     return changes
 
 
-def _epoch(result: _TrainingResult) -> int:
+def _epoch(result: TrainingResult) -> int:
     return result.metrics.get(TRAINING_ITERATION, 0)
 
 
-def _fall_back(manager: _CheckpointManager | None, on_storage) -> str | None:
+def _fall_back(manager: CheckpointManager | None, on_storage) -> str | None:
     """Strike the missing checkpoints from a trial's record (Tune's checkpoint manager keeps
     them in private fields, with no public way to drop one); what changed, or None."""
-    latest = manager and manager._latest_checkpoint_result
+    latest = manager and latest_checkpoint_result(manager)
     if latest is None or on_storage(latest):
         return None
-    kept = [result for result in manager._checkpoint_results if on_storage(result)]
-    manager._checkpoint_results = kept
-    manager._latest_checkpoint_result = max(kept, key=_epoch, default=None)
-    resumes = (f"resumes from epoch {_epoch(manager._latest_checkpoint_result)}" if kept
-               else "starts over")
+    kept = [result for result in checkpoint_results(manager) if on_storage(result)]
+    newest = max(kept, key=_epoch, default=None)
+    set_checkpoint_results(manager, kept, newest)
+    resumes = f"resumes from epoch {_epoch(newest)}" if kept else "starts over"
     return f"the checkpoint of epoch {_epoch(latest)} is gone from storage; it {resumes}"

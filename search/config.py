@@ -6,19 +6,19 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tasks import get_task
 from trainables.errors import UserError
 from trainables.precision import SEARCH_PRECISIONS
 
-TASK_NAMES = ("superres", "classify", "anomaly")
 ASHA_MODES = ("stop", "pause")
 """What ASHA does with a trial outside its rung's top 1/rf: Ray's ASHAScheduler stops it when
 it arrives; search.promotion_asha pauses it until later arrivals make it top (or the search
 ends)."""
 
-# The defaults of every size-like option, per preset and task. `laptop` finishes on 2 CPU cores
-# in about 10 minutes; `cluster` is the reference scale, for GPUs. Each rung (grace * rf^k) and
-# the last epoch fall at the cyclic LR's low point (a multiple of its 4-epoch cycle); a rung
-# after 2 epochs ranked trials by how fast they start, not how they end (docs/benchmarks.md).
+# The defaults of every size-like option, per preset; a task adds its own (tasks/). `laptop`
+# finishes on 2 CPU cores in about 10 minutes; `cluster` is the reference scale, for GPUs. Each
+# rung (grace * rf^k) and the last epoch fall at the cyclic LR's low point (a multiple of its
+# 4-epoch cycle); a rung after 2 epochs ranked trials by how fast they start, not how they end.
 PRESETS: dict[str, dict] = {
     "laptop": {"num_samples": 8, "max_epochs": 8, "grace_epochs": 4, "concurrency": 2,
                "cpus_per_trial": 1.0, "gpus_per_trial": 0.0, "refit_top": 2, "refit_seeds": 1,
@@ -27,25 +27,9 @@ PRESETS: dict[str, dict] = {
                 "cpus_per_trial": 2.0, "gpus_per_trial": 0.25, "refit_top": 3,
                 "refit_seeds": 3, "models": None},
 }
-LAPTOP_CLASSIFIERS = ("resnet18", "resnet34", "efficientnet_b0", "efficientnet_b1",
-                      "efficientnet_b2", "mobilevit_ref", "mobilevit_xxs", "mobilevit_xs")
-"""The nets a laptop's search tries: the reference nets and those no slower on 2 cores (ResNet-50
-and up, EfficientNet-B3 and up, MobileViT-S train 2-8x slower than ResNet-18 at 64x64)."""
-TASK_PRESETS: dict[tuple[str, str], dict] = {
-    # sim_count: pairs for superres, images per class otherwise. image_size: None = as stored.
-    ("laptop", "superres"): {"sim_count": 600, "image_size": None},
-    ("laptop", "classify"): {"sim_count": 1000, "image_size": 64, "num_samples": 6,
-                             "models": LAPTOP_CLASSIFIERS},
-    ("laptop", "anomaly"): {"sim_count": 1000, "image_size": 64, "num_samples": 6,
-                            "models": LAPTOP_CLASSIFIERS},
-    ("cluster", "superres"): {"sim_count": 10000, "image_size": None},
-    ("cluster", "classify"): {"sim_count": 10000, "image_size": None},
-    ("cluster", "anomaly"): {"sim_count": 5000, "image_size": None},
-}
-
-
 def preset_defaults(preset: str, task: str) -> dict:
-    return PRESETS[preset] | TASK_PRESETS.get((preset, task), {})
+    """The preset's defaults, with the task's own sizes (tasks/: data size, image size...)."""
+    return PRESETS[preset] | get_task(task).presets.get(preset, {})
 
 
 def experiment_path(storage: str, name: str) -> str:
@@ -62,7 +46,7 @@ class SearchConfig:
     """One search: what task, on which data, how many trials, where results go."""
 
     task: str
-    """superres (classify and anomaly follow)."""
+    """A task of tasks.TASKS (superres, classify, anomaly)."""
     name: str
     """Experiment name: results go to storage/name."""
     storage: str = "lenstune_results"
@@ -115,11 +99,7 @@ class SearchConfig:
     cache_dir: Path = field(default_factory=default_cache_dir)
 
     def __post_init__(self) -> None:
-        if self.task not in TASK_NAMES:
-            raise UserError(f"--task {self.task!r}: unknown task; known: {', '.join(TASK_NAMES)}")
-        from spaces import resolve_models  # plain names: light to import
-
-        resolve_models(self.task, self.models)
+        get_task(self.task).resolve_models(self.models)  # an unknown task is refused here
         for flag, value in (("--num-samples", self.num_samples), ("--max-epochs", self.max_epochs),
                             ("--grace-epochs", self.grace_epochs),
                             ("--concurrency", self.concurrency), ("--sim-count", self.sim_count)):
@@ -168,9 +148,7 @@ class SearchConfig:
     @property
     def nets(self) -> tuple[str, ...] | None:
         """The nets --models selects (families expanded); None: all."""
-        from spaces import resolve_models
-
-        return resolve_models(self.task, self.models)
+        return get_task(self.task).resolve_models(self.models)
 
     @property
     def refits(self) -> bool:

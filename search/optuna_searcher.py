@@ -8,6 +8,14 @@ import optuna
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
+from search.tune_internals import (
+    completed_trials,
+    frozen_trial_id,
+    live_trial_id,
+    optuna_study,
+    optuna_trials,
+)
+
 
 class PruningAwareOptunaSearch(OptunaSearch):
     """Reports a trial stopped before `max_t` as PRUNED rather than COMPLETE.
@@ -24,15 +32,11 @@ class PruningAwareOptunaSearch(OptunaSearch):
         self._resumed: dict[str, dict[int, float]] = {}
         """Trials told PRUNED when first paused, and the values each reported since."""
 
-    def __setstate__(self, state: dict) -> None:
-        # A search started before --asha pause existed pickled its searcher without these.
-        self.__dict__.update({"_pausing": set(), "_resumed": {}} | state)
-
     def on_pause(self, trial_id: str) -> None:
         # Told PRUNED once this result is in (the scheduler decides before the searcher hears
         # of it), as if stopped there: a trial left RUNNING would count for TPE as the worst
         # of all (constant liar) and never toward its start-up trials.
-        if trial_id in self._ot_trials and trial_id not in self._resumed:
+        if trial_id in optuna_trials(self) and trial_id not in self._resumed:
             self._pausing.add(trial_id)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
@@ -42,7 +46,8 @@ class PruningAwareOptunaSearch(OptunaSearch):
         super().on_trial_result(trial_id, result)
         if trial_id in self._pausing:
             self._pausing.discard(trial_id)
-            self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
+            optuna_study(self).tell(optuna_trials(self)[trial_id],
+                                    state=optuna.trial.TrialState.PRUNED)
             self._resumed[trial_id] = {}
 
     def _record_resumed(self, trial_id: str, result: dict | None, error: bool) -> None:
@@ -53,10 +58,10 @@ class PruningAwareOptunaSearch(OptunaSearch):
             values[step] = result[self.metric]
         if not values:  # stopped while it waited: the study has it as it is
             return
-        first = self._ot_study.get_trials(deepcopy=False)[self._ot_trials[trial_id].number]
+        first = optuna_study(self).get_trials(deepcopy=False)[optuna_trials(self)[trial_id].number]
         last = max(values)
         complete = not error and last >= self._max_t
-        self._ot_study.add_trial(optuna.trial.create_trial(
+        optuna_study(self).add_trial(optuna.trial.create_trial(
             params=first.params, distributions=first.distributions,
             value=values[last] if complete else None,
             state=optuna.trial.TrialState.COMPLETE if complete else (
@@ -69,7 +74,7 @@ class PruningAwareOptunaSearch(OptunaSearch):
         self._pausing.discard(trial_id)
         if trial_id in self._resumed:
             return self._record_resumed(trial_id, result, error)
-        if trial_id not in self._ot_trials or trial_id in self._completed_trials:
+        if trial_id not in optuna_trials(self) or trial_id in completed_trials(self):
             return super().on_trial_complete(trial_id, result, error)
         step = (result or {}).get(TRAINING_ITERATION)
         if not error and step is not None and self.metric in result:
@@ -77,22 +82,22 @@ class PruningAwareOptunaSearch(OptunaSearch):
             # record it too, so the study holds every epoch of the trial.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # already reported: Optuna keeps the first
-                self._ot_trials[trial_id].report(result[self.metric], step)
+                optuna_trials(self)[trial_id].report(result[self.metric], step)
         if error or step is None or step >= self._max_t:
             return super().on_trial_complete(trial_id, result, error)
         # With no value given, Optuna records the last intermediate value for a pruned trial.
-        self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
-        self._completed_trials.add(trial_id)
+        optuna_study(self).tell(optuna_trials(self)[trial_id], state=optuna.trial.TrialState.PRUNED)
+        completed_trials(self).add(trial_id)
 
     def restore(self, checkpoint_path: str):
         super().restore(checkpoint_path)
         # A trial asked of Optuna after Tune's last snapshot has no Tune trial to finish it:
         # close it as FAIL so a resumed study never holds a phantom RUNNING trial.
-        known = {t._trial_id for t in self._ot_trials.values()}
-        for frozen in self._ot_study.get_trials(deepcopy=False,
+        known = {live_trial_id(t) for t in optuna_trials(self).values()}
+        for frozen in optuna_study(self).get_trials(deepcopy=False,
                                                 states=(optuna.trial.TrialState.RUNNING,)):
-            if frozen._trial_id not in known:
-                self._ot_study.tell(frozen.number, state=optuna.trial.TrialState.FAIL)
+            if frozen_trial_id(frozen) not in known:
+                optuna_study(self).tell(frozen.number, state=optuna.trial.TrialState.FAIL)
 
 
 def tpe_sampler(seed: int) -> optuna.samplers.TPESampler:

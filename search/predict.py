@@ -1,18 +1,10 @@
-"""`python -m search.predict --model STORAGE/NAME/best --input FILE_OR_DIR... --out DIR`.
-
-classify/anomaly: predictions.csv (file, predicted class, class probabilities).
-superres: the upscaled images as .npy, with .png previews.
-"""
+"""`python -m search.predict --model STORAGE/NAME/best --input FILE_OR_DIR... --out DIR`: the
+model's task writes its predictions (tasks/: a CSV of class probabilities, or upscaled images)."""
 
 from __future__ import annotations
 
-import csv
 import sys
-from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
-from PIL import Image
 
 from trainables.data.image_files import IMAGE_SUFFIXES, load_image
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
@@ -38,48 +30,6 @@ def input_files(inputs: list[Path]) -> list[Path]:
     return files
 
 
-def predict_classes(net, spec, files, images, out: Path, device: str, batch_size: int) -> Path:
-    import torch
-
-    from trainables.inference import prepare_classify_inputs, run_batched
-
-    x = torch.cat([prepare_classify_inputs(spec, image[None, None], str(f))
-                   for f, image in zip(files, images)])
-    probs = run_batched(net, x, spec["task"], batch_size, device, progress=len(files) > 256)
-    path = out / "predictions.csv"
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "predicted", *(f"p_{c}" for c in spec["classes"])])
-        for file, p in zip(files, probs):
-            writer.writerow([str(file), spec["classes"][int(p.argmax())],
-                             *(f"{v:.6f}" for v in p)])
-    return path
-
-
-def predict_superres(net, files, images, out: Path, device: str, batch_size: int) -> Path:
-    import torch
-
-    from trainables.inference import run_batched
-
-    by_shape = defaultdict(list)  # images of one size go through the net together
-    for file, image in zip(files, images):
-        by_shape[image.shape].append((file, image))
-    names = {}
-    for file in files:
-        stem, n = file.stem, 1
-        while stem in names.values():
-            n += 1
-            stem = f"{file.stem}-{n}"
-        names[file] = stem
-    for group in by_shape.values():
-        x = torch.as_tensor(np.stack([image for _, image in group])[:, None])
-        sr = run_batched(net, x, "superres", batch_size, device, progress=len(files) > 256)
-        for (file, _), image in zip(group, sr[:, 0]):
-            np.save(out / f"{names[file]}.npy", image.astype(np.float32))
-            Image.fromarray(np.round(image * 255).astype(np.uint8)).save(out / f"{names[file]}.png")
-    return out
-
-
 @exits_cleanly
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(
@@ -97,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--batch-size must be positive, got {args.batch_size}")
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise UserError(f"--out {args.out}: exists and is not empty; nothing is overwritten")
-    from trainables.checkpoint import load_model
+    from tasks import get_task, load_model
     from trainables.inference import best_device
 
     device = best_device()
@@ -107,10 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     files = input_files(args.input)
     images = [load_image(f) for f in files]  # every file is checked before anything is written
     args.out.mkdir(parents=True, exist_ok=True)
-    if spec["task"] == "superres":
-        written = predict_superres(net, files, images, args.out, device, args.batch_size)
-    else:
-        written = predict_classes(net, spec, files, images, args.out, device, args.batch_size)
+    written = get_task(spec["task"]).predict(net, spec, files, images, args.out, device,
+                                             args.batch_size)
     print(f"{len(files)} image(s) -> {written}")
     return 0
 

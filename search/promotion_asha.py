@@ -29,14 +29,8 @@ from ray.tune.result import TRAINING_ITERATION
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.search import ConcurrencyLimiter
 
-
-def rung_epochs(grace: int, reduction_factor: int, max_t: int) -> list[int]:
-    """The rungs below max_t: grace * rf^k epochs."""
-    rungs, rung = [], grace
-    while rung < max_t:
-        rungs.append(rung)
-        rung *= reduction_factor
-    return rungs
+from search.rung_agreement import rung_epochs
+from search.tune_internals import mark_trial_to_checkpoint
 
 
 @dataclass
@@ -107,13 +101,6 @@ class PauseAwareLimiter(ConcurrencyLimiter):
         self.paused_trials.discard(trial_id)
         super().on_trial_complete(trial_id, result=result, error=error)
 
-    def set_state(self, state: dict) -> None:
-        super().set_state(state)
-        if getattr(self, "rung_records", None) is None:
-            # Saved without rung records (by an older lenstune): Tune requeues the paused
-            # trials as PENDING and nothing pauses them again, so they run.
-            self.rung_records, self.paused_trials = None, set()
-
 
 def _searcher(tune_controller):
     return getattr(tune_controller.search_alg, "searcher", None)
@@ -132,7 +119,7 @@ def keep_in_limiter(limiter: PauseAwareLimiter | None, records, fits):
     `fits(saved)`, else `records`; either way left in the limiter, to be saved with it."""
     if limiter is None:
         return records
-    saved = getattr(limiter, "rung_records", None)  # None from an older lenstune's pickle
+    saved = limiter.rung_records
     if saved is not None and fits(saved):
         records = saved
     limiter.rung_records = records
@@ -152,14 +139,6 @@ class PromotionASHA(FIFOScheduler):
         self._rungs = rung_epochs(grace_period, reduction_factor, max_t)
         self._records = RungRecords(self._rungs)
         self._attached = False
-
-    def __setstate__(self, state: dict) -> None:
-        if "_records" not in state:  # pickled (in tuner.pkl) by an older lenstune
-            state = dict(state)
-            parts = [state.pop(f"_{part}") for part in
-                     ("scores", "best", "promoted", "waiting", "to_resume")]
-            state |= {"_records": RungRecords(state["_rungs"], *parts), "_attached": False}
-        self.__dict__.update(state)
 
     def on_trial_add(self, tune_controller, trial: Trial) -> None:
         if not self._attached:
@@ -264,11 +243,10 @@ class PromotionASHA(FIFOScheduler):
             return
         # Tune's stop_trial does not mark a trial without an actor for the experiment's saved
         # state, which would keep it PAUSED there (read back as unfinished): mark it here.
-        controller = getattr(tune_controller, "_tune_controller", tune_controller)
         for trial in trials:
             if trial.trial_id in self._records.waiting and trial.status == Trial.PAUSED:
                 tune_controller.stop_trial(trial)
-                controller._mark_trial_to_checkpoint(trial)
+                mark_trial_to_checkpoint(tune_controller, trial)
 
     def debug_string(self) -> str:
         counts = ", ".join(f"{rung}: {len(self._records.scores[rung])} reached, "

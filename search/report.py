@@ -22,7 +22,7 @@ import pyarrow.fs
 from search import storage
 from search.manifest import read_manifest
 from search.study import load_study
-from spaces import SPACES
+from tasks import get_task
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 
 if TYPE_CHECKING:
@@ -78,20 +78,20 @@ def _lr_text(config: dict) -> str:
     return f"{config['base_lr']:.2g}..{config['base_lr'] * config['lr_ratio']:.2g}"
 
 
-def _is_reference(config: dict, space) -> str:
+def _is_reference(config: dict, task) -> str:
     return "yes" if any(all(config.get(k) == v for k, v in point.items())
-                        for point in space.WARM_START) else ""
+                        for point in task.space.WARM_START) else ""
 
 
-def _trials(analysis: ExperimentAnalysis, space, max_epochs: int, phase: str) -> list[_Trial]:
-    metric, sign = space.METRIC, (1 if space.MODE == "max" else -1)
+def _trials(analysis: ExperimentAnalysis, task, max_epochs: int, phase: str) -> list[_Trial]:
+    metric, sign = task.metric, (1 if task.mode == "max" else -1)
     trials = []
     for trial in analysis.trials:
         config = dict(trial.config)
         frame = analysis.trial_dataframes.get(trial.trial_id)
         row = {"phase": phase, "trial": trial.trial_id,
-               **{k: config.get(k) for k in space.LEADERBOARD_PARAMS},
-               "lr": _lr_text(config), "reference": _is_reference(config, space)}
+               **{k: config.get(k) for k in task.leaderboard_params},
+               "lr": _lr_text(config), "reference": _is_reference(config, task)}
         epochs, best, diverged, curve = 0, {}, False, []
         if frame is not None and not frame.empty and metric in frame:
             # A diverged trial's last report repeats its last good metrics, flagged.
@@ -106,20 +106,20 @@ def _trials(analysis: ExperimentAnalysis, space, max_epochs: int, phase: str) ->
         row["epochs"] = epochs
         row["best_epoch"] = int(best["training_iteration"]) if best else None
         row["status"] = _status(trial, epochs, config.get("max_epochs", max_epochs), diverged)
-        row |= {m: best.get(m, math.nan) for m in space.LEADERBOARD_METRICS}
+        row |= {m: best.get(m, math.nan) for m in task.leaderboard_metrics}
         trials.append(_Trial(row, config, curve, trial))
     return trials
 
 
-def _by_metric(rows: list[dict], space) -> list[dict]:
+def _by_metric(rows: list[dict], task) -> list[dict]:
     """Best first; rows with no score last."""
-    sign = 1 if space.MODE == "max" else -1
-    scored = [r for r in rows if not math.isnan(r.get(space.METRIC, math.nan))]
-    unscored = [r for r in rows if math.isnan(r.get(space.METRIC, math.nan))]
-    return sorted(scored, key=lambda r: -sign * r[space.METRIC]) + unscored
+    sign = 1 if task.mode == "max" else -1
+    scored = [r for r in rows if not math.isnan(r.get(task.metric, math.nan))]
+    unscored = [r for r in rows if math.isnan(r.get(task.metric, math.nan))]
+    return sorted(scored, key=lambda r: -sign * r[task.metric]) + unscored
 
 
-def _refit_rows(refits: list[_Trial], searched: list[_Trial], space) -> list[dict]:
+def _refit_rows(refits: list[_Trial], searched: list[_Trial], task) -> list[dict]:
     """One row per refit configuration: its metrics' mean and std over its seeds."""
     from search.refit import config_key, search_config
 
@@ -132,19 +132,19 @@ def _refit_rows(refits: list[_Trial], searched: list[_Trial], space) -> list[dic
         config = search_config(seeds[0].config)
         statuses = [t.row["status"] for t in seeds]
         row = {"phase": "refit", "trial": source.get(key, seeds[0].row["trial"]),
-               **{k: config.get(k) for k in space.LEADERBOARD_PARAMS},
-               "lr": _lr_text(config), "reference": _is_reference(config, space),
+               **{k: config.get(k) for k in task.leaderboard_params},
+               "lr": _lr_text(config), "reference": _is_reference(config, task),
                "seeds": len(seeds), "epochs": min(t.row["epochs"] for t in seeds),
                "best_epoch": "/".join(_format(t.row["best_epoch"]) for t in seeds),
                "status": statuses[0] if len(set(statuses)) == 1 else "/".join(statuses),
                "refit_trials": [t.row["trial"] for t in seeds]}
-        for m in space.LEADERBOARD_METRICS:
+        for m in task.leaderboard_metrics:
             values = np.array([t.row[m] for t in seeds], dtype=float)
             values = values[~np.isnan(values)]
             row[m] = float(values.mean()) if len(values) else math.nan
             row[f"{m}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
         rows.append(row)
-    return _by_metric(rows, space)
+    return _by_metric(rows, task)
 
 
 def _cell(row: dict, column: str) -> str:
@@ -155,11 +155,11 @@ def _cell(row: dict, column: str) -> str:
 
 
 def _markdown(manifest: dict, rows: list[dict], columns: list[str], best: dict | None) -> str:
-    space = SPACES[manifest["task"]]
-    metric = space.METRIC
+    task = get_task(manifest["task"])
+    metric = task.metric
     lines = [f"# {manifest['task']} search `{manifest['name']}`", ""]
     lines.append(f"Data: {manifest['data']} ({manifest['train_count']} train, "
-                 f"{manifest['val_count']} validation). Metric: {metric} ({space.MODE}); the "
+                 f"{manifest['val_count']} validation). Metric: {metric} ({task.mode}); the "
                  "metrics are those of each trial's best epoch, the one kept as its checkpoint; "
                  "a refit row holds the mean ± std over its seeds.")
     dropped = manifest.get("warm_start_dropped")
@@ -199,13 +199,13 @@ def _write_plots(experiment: str, manifest: dict, searched: list[_Trial],
     """plots/history.png (and plots/importance.png once there are importances)."""
     from search.study_summary import plot_history, plot_importances
 
-    space = SPACES[manifest["task"]]
+    task = get_task(manifest["task"])
     if not searched:
         return
-    baseline = (manifest.get("baseline") or {}).get(space.METRIC)
+    baseline = (manifest.get("baseline") or {}).get(task.metric)
     with tempfile.TemporaryDirectory() as folder:
-        plot_history([t.row["epochs"] for t in searched], [t.row[space.METRIC] for t in searched],
-                     space.METRIC, space.MODE, baseline, Path(folder) / "history.png",
+        plot_history([t.row["epochs"] for t in searched], [t.row[task.metric] for t in searched],
+                     task.metric, task.mode, baseline, Path(folder) / "history.png",
                      manifest.get("baseline_name"))
         if importances:
             plot_importances(importances, Path(folder) / "importance.png")
@@ -218,16 +218,16 @@ def _write_plots(experiment: str, manifest: dict, searched: list[_Trial],
         storage.copy_folder(pyarrow.fs.LocalFileSystem(), folder, f"{experiment}/plots")
 
 
-def _analysis(path: str, space) -> ExperimentAnalysis:
+def _analysis(path: str, task) -> ExperimentAnalysis:
     from ray.tune import ExperimentAnalysis
 
     try:
-        return ExperimentAnalysis(path, default_metric=space.METRIC, default_mode=space.MODE)
+        return ExperimentAnalysis(path, default_metric=task.metric, default_mode=task.mode)
     except ValueError:
         raise UserError(f"{path}: no Ray Tune experiment state yet") from None
 
 
-def _write_best(experiment: str, best: dict, best_trial: _Trial, analysis, space) -> None:
+def _write_best(experiment: str, best: dict, best_trial: _Trial, analysis, task) -> None:
     """best/ (the best trial's best checkpoint, with metrics.json) and best_config.json."""
     storage.write_text(f"{experiment}/best_config.json",
                        json.dumps(best_trial.config, indent=2, sort_keys=True) + "\n")
@@ -237,12 +237,12 @@ def _write_best(experiment: str, best: dict, best_trial: _Trial, analysis, space
     storage.copy_folder(checkpoint.filesystem, checkpoint.path, f"{experiment}/best")
     row = best_trial.row
     summary = {"phase": row["phase"], "trial": row["trial"], "epoch": row["best_epoch"],
-               "metrics": {m: row[m] for m in space.LEADERBOARD_METRICS},
+               "metrics": {m: row[m] for m in task.leaderboard_metrics},
                "config": best_trial.config}
     if best["phase"] == "refit":
         summary |= {"refit_of": best["trial"], "seeds": best["seeds"],
-                    "refit_mean": {m: best[m] for m in space.LEADERBOARD_METRICS},
-                    "refit_std": {m: best[f"{m}_std"] for m in space.LEADERBOARD_METRICS}}
+                    "refit_mean": {m: best[m] for m in task.leaderboard_metrics},
+                    "refit_std": {m: best[f"{m}_std"] for m in task.leaderboard_metrics}}
     storage.write_text(f"{experiment}/best/metrics.json", json.dumps(summary, indent=2))
 
 
@@ -265,9 +265,9 @@ def search_winners(experiment: str, top: int) -> list[dict]:
     """The configurations of the experiment's `top` best search trials, best first."""
     experiment = storage.resolve_storage(experiment).rstrip("/")
     manifest = read_manifest(experiment)
-    space = SPACES[manifest["task"]]
-    searched = _trials(_analysis(experiment, space), space, manifest["max_epochs"], "search")
-    return _winners(_by_metric([t.row for t in searched], space), searched, top)
+    task = get_task(manifest["task"])
+    searched = _trials(_analysis(experiment, task), task, manifest["max_epochs"], "search")
+    return _winners(_by_metric([t.row for t in searched], task), searched, top)
 
 
 def write_report(experiment: str) -> Report:
@@ -280,41 +280,41 @@ def write_report(experiment: str) -> Report:
     from search.rung_agreement import agreement_markdown, rung_agreement, rung_epochs
     from search.study_summary import importance_markdown, param_importances
 
-    space = SPACES[manifest["task"]]
-    analysis = _analysis(experiment, space)
-    searched = _trials(analysis, space, manifest["max_epochs"], "search")
+    task = get_task(manifest["task"])
+    analysis = _analysis(experiment, task)
+    searched = _trials(analysis, task, manifest["max_epochs"], "search")
     refit_analysis, refits = None, []
     if has_refit(experiment):
-        refit_analysis = _analysis(refit_path(experiment), space)
-        refits = _trials(refit_analysis, space, manifest["max_epochs"], "refit")
+        refit_analysis = _analysis(refit_path(experiment), task)
+        refits = _trials(refit_analysis, task, manifest["max_epochs"], "refit")
     search_rows = [t.row for t in searched]
     baseline = manifest.get("baseline")
     if baseline:
         search_rows.append({"phase": "baseline", "trial": manifest["baseline_name"],
                             "status": "baseline",
-                            **{m: baseline.get(m, math.nan) for m in space.LEADERBOARD_METRICS}})
-    refit_rows = _refit_rows(refits, searched, space)
-    rows = refit_rows + _by_metric(search_rows, space)
-    columns = ["phase", "trial", *space.LEADERBOARD_PARAMS, "lr", "reference", "seeds", "epochs",
-               "best_epoch", "status", *space.LEADERBOARD_METRICS,
-               *(f"{m}_std" for m in space.LEADERBOARD_METRICS)]
+                            **{m: baseline.get(m, math.nan) for m in task.leaderboard_metrics}})
+    refit_rows = _refit_rows(refits, searched, task)
+    rows = refit_rows + _by_metric(search_rows, task)
+    columns = ["phase", "trial", *task.leaderboard_params, "lr", "reference", "seeds", "epochs",
+               "best_epoch", "status", *task.leaderboard_metrics,
+               *(f"{m}_std" for m in task.leaderboard_metrics)]
     scored = [r for r in rows if r["phase"] != "baseline"
-              and not math.isnan(r.get(space.METRIC, math.nan))]
+              and not math.isnan(r.get(task.metric, math.nan))]
     best = scored[0] if scored else None
 
     settings = manifest.get("search", {})
     finished = [t for t in searched + refits if t.row["status"] == "complete"]
     rungs = rung_agreement(
-        [t.curve for t in finished], [t.row[space.METRIC] for t in finished],
+        [t.curve for t in finished], [t.row[task.metric] for t in finished],
         rung_epochs(settings.get("grace_epochs", manifest["max_epochs"]),
                     settings.get("reduction_factor", 2), manifest["max_epochs"]),
-        best_so_far=settings.get("asha") == "pause", mode=space.MODE)
+        best_so_far=settings.get("asha") == "pause", mode=task.mode)
     importances = None
     if manifest.get("optuna_storage"):
         importances = param_importances(load_study(manifest["optuna_storage"],
                                                    manifest["study_name"]))
     markdown = "\n".join([_markdown(manifest, rows, columns, best),
-                          agreement_markdown(rungs, space.METRIC),
+                          agreement_markdown(rungs, task.metric),
                           importance_markdown(importances)])
     storage.write_text(f"{experiment}/leaderboard.md", markdown)
     buffer = io.StringIO()
@@ -325,11 +325,11 @@ def write_report(experiment: str) -> Report:
     if best is not None:
         if best["phase"] == "refit":
             seeds = [t for t in refits if t.row["trial"] in best["refit_trials"]]
-            best_trial, best_analysis = _by_metric_trials(seeds, space)[0], refit_analysis
+            best_trial, best_analysis = _by_metric_trials(seeds, task)[0], refit_analysis
         else:
             best_trial = next(t for t in searched if t.row["trial"] == best["trial"])
             best_analysis = analysis
-        _write_best(experiment, best, best_trial, best_analysis, space)
+        _write_best(experiment, best, best_trial, best_analysis, task)
     _write_plots(experiment, manifest, searched, importances)
     unfinished = sum(t.row["status"] in ("interrupted", "pending") for t in searched + refits)
     unfinished += max(0, manifest["num_samples"] - len(searched))
@@ -338,8 +338,8 @@ def write_report(experiment: str) -> Report:
     return Report(rows, columns, best, unfinished, markdown, rungs)
 
 
-def _by_metric_trials(trials: list[_Trial], space) -> list[_Trial]:
-    order = _by_metric([t.row for t in trials], space)
+def _by_metric_trials(trials: list[_Trial], task) -> list[_Trial]:
+    order = _by_metric([t.row for t in trials], task)
     return [next(t for t in trials if t.row is row) for row in order]
 
 

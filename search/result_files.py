@@ -16,12 +16,18 @@ from pathlib import Path
 
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
+from search.tune_internals import RESTORE_FROM_REMOTE
+
 
 class _KeepLocal:
-    def _restore_from_remote(self, file_name: str, trial) -> None:
+    def _fetch_unless_written_here(self, file_name: str, trial) -> None:
         if Path(trial.local_path, file_name).exists():
             return  # written by this driver, and at least as new as the synced copy
-        super()._restore_from_remote(file_name, trial)
+        getattr(super(), RESTORE_FROM_REMOTE)(file_name, trial)
+
+
+# Ray calls the hook by its private name (kept with the others in search.tune_internals).
+setattr(_KeepLocal, RESTORE_FROM_REMOTE, _KeepLocal._fetch_unless_written_here)
 
 
 class JsonResults(_KeepLocal, JsonLoggerCallback):

@@ -12,6 +12,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler
 
 from search.promotion_asha import find_limiter, keep_in_limiter
+from search.tune_internals import asha_rungs, set_asha_rungs
 
 
 def _milestones(brackets_rungs: list) -> list[list]:
@@ -32,9 +33,7 @@ class ResumableASHA(ASHAScheduler):
         """A bracket's rungs are (milestone, {trial id: score}) pairs, filled in place as trials
         arrive, so the limiter holds them as they stand when the searcher is saved."""
         self._attached = True
-        mine = [bracket._rungs for bracket in self._brackets]  # Ray's, no public accessor
-        rungs = keep_in_limiter(
+        mine = asha_rungs(self)
+        set_asha_rungs(self, keep_in_limiter(
             limiter, mine,
-            lambda saved: isinstance(saved, list) and _milestones(saved) == _milestones(mine))
-        for bracket, bracket_rungs in zip(self._brackets, rungs):
-            bracket._rungs = bracket_rungs
+            lambda saved: isinstance(saved, list) and _milestones(saved) == _milestones(mine)))

@@ -17,7 +17,6 @@ from search import storage
 from search.config import (
     ASHA_MODES,
     PRESETS,
-    TASK_NAMES,
     SearchConfig,
     default_cache_dir,
     experiment_path,
@@ -25,6 +24,7 @@ from search.config import (
 )
 from search.manifest import MANIFEST, read_manifest
 from search.study import default_study_url, open_study_storage
+from tasks import get_task, task_names
 from trainables import __version__
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
 from trainables.precision import SEARCH_PRECISIONS
@@ -44,7 +44,7 @@ def build_parser() -> OneLineArgumentParser:
         description="Hyperparameter search (Optuna TPE + ASHA on Ray Tune) for a DeepLense task.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = parser.add_argument
-    add("--task", required=True, help=f"one of: {', '.join(TASK_NAMES)}")
+    add("--task", required=True, help=f"one of: {', '.join(task_names())}")
     add("--preset", choices=sorted(PRESETS), default="laptop",
         help="defaults of the size options: laptop (2 CPU cores, minutes) or cluster "
              "(reference scale, GPUs); any flag below overrides its preset value")
@@ -123,7 +123,7 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     args = build_parser().parse_args(argv)
     if args.resume and not args.name:
         raise UserError("--resume needs --name of the experiment to continue")
-    defaults = preset_defaults(args.preset, args.task) if args.task in TASK_NAMES else {}
+    defaults = preset_defaults(args.preset, args.task) if args.task in task_names() else {}
     sizes = {k: v for k, v in vars(args).items() if k in defaults and v is not None}
     if args.data is not None and args.image_size is None:
         defaults = defaults | {"image_size": None}  # a preset never resizes the user's data
@@ -147,10 +147,10 @@ def prepare_data(*args, **kwargs) -> PreparedData:
     return prepare(*args, **kwargs)
 
 
-def note_small_validation(data: PreparedData) -> None:
+def note_small_validation(cfg: SearchConfig, data: PreparedData) -> None:
     from search.data import small_validation_note
 
-    note = small_validation_note(data.split)
+    note = small_validation_note(cfg.task, data.split)
     if note:
         print(note, file=sys.stderr, flush=True)
 
@@ -244,9 +244,7 @@ def check_experiment_folder(cfg: SearchConfig) -> None:
 
 def dropped_references(cfg: SearchConfig) -> list[str]:
     """The nets of the reference configurations that --models leaves out of the search."""
-    from spaces import warm_start
-
-    return warm_start(cfg.task, cfg.nets)[1]
+    return get_task(cfg.task).warm_start(cfg.nets)[1]
 
 
 def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None) -> None:
@@ -281,7 +279,7 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
     check_concurrency_fits(cfg.concurrency, cfg.cpus_per_trial, cfg.gpus_per_trial,
                            cfg.num_samples)
     check_precision_pays(cfg.precision, cfg.gpus_per_trial)
-    note_small_validation(data)
+    note_small_validation(cfg, data)
     dropped = dropped_references(cfg)
     if dropped:
         print(f"note: --models leaves out the reference configurations of {', '.join(dropped)}",

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tasks import get_task, task_names
 from trainables.data.lensing import LensingRecipe
 from trainables.errors import OneLineArgumentParser, UserError, exits_cleanly
-
-TASKS = ("superres", "classify", "anomaly")
 
 
 @exits_cleanly
@@ -17,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m search.simulate",
         description="Simulate a lensing data set with lenstronomy (DeepLenseSim Model I recipe) "
                     "in the layout `python -m search.run --data` reads.")
-    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument("--task", required=True, choices=task_names())
     parser.add_argument("--n", type=int, required=True,
                         help="pairs (superres) or images per class (classify, anomaly)")
     parser.add_argument("--out", type=Path, required=True, help="a new folder")
@@ -36,17 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.num_pix < 8 or args.num_pix % 2:
         raise UserError(f"--num-pix must be even and >= 8, got {args.num_pix}")
     recipe = LensingRecipe().at_size(args.num_pix)
-    # Imported once the flags are checked (the class images' reader imports torch, seconds).
-    from trainables.data.class_images import write_simulated_classes
-    from trainables.data.sr_pairs import write_simulated_sr_pairs
-
-    if args.task == "superres":
-        out = write_simulated_sr_pairs(args.out, args.n, args.seed, recipe, workers=args.workers)
-    else:
-        out = write_simulated_classes(args.out, args.task, args.n, args.seed, recipe,
-                                      workers=args.workers)
-    print(f"wrote {args.task} data ({args.n} {'pairs' if args.task == 'superres' else 'per class'})"
-          f" to {out}")
+    task = get_task(args.task)
+    out = task.simulate(args.out, args.n, args.seed, recipe, workers=args.workers)
+    print(f"wrote {args.task} data ({args.n} {task.counts}) to {out}")
     return 0
 
 

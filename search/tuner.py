@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import partial
 
 from ray import tune
 from ray.tune.schedulers import TrialScheduler
@@ -16,8 +15,7 @@ from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA
 from search.result_files import CsvResults, JsonResults
 from search.resumable_asha import ResumableASHA
-from spaces import SPACES, warm_start
-from trainables.models.families import CLASSIFIERS
+from tasks import get_task
 from trainables.tune_adapter import run_trial
 
 # Each trial writes its own TensorBoard log (HParams from the first epoch); Ray's automatic
@@ -40,47 +38,30 @@ def trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def _trial_constants(cfg: SearchConfig) -> dict:
-    """Fields of every trial's config that the command line sets, not the search space."""
-    constants = {"precision": cfg.precision}
-    if cfg.task != "superres":
-        constants["weights_dir"] = str(cfg.weights_dir) if cfg.weights_dir else None
-    return constants
-
-
-def _space_options(cfg: SearchConfig) -> dict:
-    """What the task's space needs to know of this run: LR bounds, nets with local weights."""
-    options = {"lr_range": cfg.lr_range, "max_lr_ratio": cfg.max_lr_ratio, "models": cfg.nets}
-    if cfg.task != "superres":
-        # `pretrained` is only searched for nets whose ImageNet weights are on this machine.
-        from trainables.models.classifiers import pretrained_weights  # timm: seconds to import
-
-        options["pretrained_models"] = tuple(
-            name for name in CLASSIFIERS if pretrained_weights(name, cfg.weights_dir))
-    return options
-
-
 def build_trainable(cfg: SearchConfig, data, trial_fn=run_trial,
                     max_epochs: int | None = None) -> tune.trainable:
     """trial_fn (run_trial) with the data in Ray's object store, put there once by the driver
     and read by every trial on every node, and with the trial's resources; its trials train
-    `max_epochs` (default: the search's) unless stopped."""
-    settings = {"task": cfg.task, "max_epochs": max_epochs or cfg.max_epochs, "seed": cfg.seed,
+    `max_epochs` (default: the search's) unless stopped. The task's config class and fit travel
+    with it (by reference: a trial worker imports that loop, and no other)."""
+    task = get_task(cfg.task)
+    settings = {"task": cfg.task, "trial_config": task.trial_config, "fit": task.fit,
+                "max_epochs": max_epochs or cfg.max_epochs, "seed": cfg.seed,
                 "cpus_per_trial": cfg.cpus_per_trial, "gpus_per_trial": cfg.gpus_per_trial,
-                "trial_constants": _trial_constants(cfg)}
+                "trial_constants": task.trial_constants(cfg)}
     trainable = tune.with_parameters(trial_fn, data=data, settings=settings)
     return tune.with_resources(trainable, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial})
 
 
 def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaSearch:
     """TPE over the task's space; the study lives in `study_storage` (an RDBStorage) if given."""
-    space = SPACES[cfg.task]
+    task = get_task(cfg.task)
     return PruningAwareOptunaSearch(
-        space=partial(space.space, **_space_options(cfg)),
+        space=task.search_space(cfg),
         # With a define-by-run space, metric and mode must be given to OptunaSearch itself.
-        metric=space.METRIC,
-        mode=space.MODE,
-        points_to_evaluate=warm_start(cfg.task, cfg.nets)[0][: cfg.num_samples],
+        metric=task.metric,
+        mode=task.mode,
+        points_to_evaluate=task.warm_start(cfg.nets)[0][: cfg.num_samples],
         sampler=tpe_sampler(cfg.seed),
         storage=study_storage,
         study_name=cfg.name,
@@ -91,12 +72,12 @@ def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaS
 def asha_scheduler(task: str, max_epochs: int, grace_epochs: int, reduction_factor: float,
                    mode: str = "stop") -> TrialScheduler:
     """ASHA on the task's metric, one rung step per epoch."""
-    space = SPACES[task]
+    metric, order = get_task(task).metric, get_task(task).mode
     if mode == "pause":
-        return PromotionASHA(metric=space.METRIC, mode=space.MODE, max_t=max_epochs,
+        return PromotionASHA(metric=metric, mode=order, max_t=max_epochs,
                              grace_period=grace_epochs, reduction_factor=reduction_factor)
     return ResumableASHA(
-        time_attr="training_iteration", metric=space.METRIC, mode=space.MODE,
+        time_attr="training_iteration", metric=metric, mode=order,
         max_t=max_epochs, grace_period=grace_epochs, reduction_factor=reduction_factor,
     )
 
@@ -104,13 +85,13 @@ def asha_scheduler(task: str, max_epochs: int, grace_epochs: int, reduction_fact
 def run_config(task: str, name: str, storage: str) -> tune.RunConfig:
     """Where a run's trials write, what they keep, how they are retried: the same for the
     search and the refit of its winners."""
-    space = SPACES[task]
+    the_task = get_task(task)
     return tune.RunConfig(
         name=name,
         storage_path=storage,
         checkpoint_config=tune.CheckpointConfig(
-            num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute=space.METRIC,
-            checkpoint_score_order=space.MODE,
+            num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute=the_task.metric,
+            checkpoint_score_order=the_task.mode,
         ),
         failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
         sync_config=tune.SyncConfig(sync_artifacts=True),

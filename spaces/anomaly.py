@@ -5,16 +5,10 @@ from __future__ import annotations
 
 from spaces.classify import LR_RANGE, MAX_LR_RATIO, NETS, net_of, space
 
-METRIC = "val_auc"
-MODE = "max"
-LEADERBOARD_PARAMS = ["model", "pretrained", "batch_size", "dropout", "weight_decay", "augment"]
-LEADERBOARD_METRICS = ["val_acc", "val_auc", "val_loss"]
-
 WARM_START = [
     {"family": "mobilevit", "mobilevit_model": "mobilevit_ref", "pretrained": False,
      "dropout": 0.0, "batch_size": 32, "weight_decay": 3e-5, "augment": True, "base_lr": 1e-4,
      "lr_ratio": 5.0},
 ]
 
-__all__ = ["LR_RANGE", "MAX_LR_RATIO", "METRIC", "MODE", "NETS", "WARM_START", "net_of",
-           "space"]
+__all__ = ["LR_RANGE", "MAX_LR_RATIO", "NETS", "WARM_START", "net_of", "space"]

@@ -8,11 +8,6 @@ from trainables.models.families import FAMILIES
 NETS = FAMILIES
 """The nets the space chooses from, by family."""
 
-METRIC = "val_auc"
-MODE = "max"
-LEADERBOARD_PARAMS = ["model", "pretrained", "batch_size", "dropout", "weight_decay", "augment"]
-LEADERBOARD_METRICS = ["val_acc", "val_auc", "val_loss"]
-
 LR_RANGE = (1e-4, 3e-3)
 MAX_LR_RATIO = 10.0
 

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-METRIC = "val_psnr"
-MODE = "max"
-LEADERBOARD_PARAMS = ["model", "blocks", "features", "upsample", "loss", "batch_size",
-                      "adv_weight"]
-LEADERBOARD_METRICS = ["val_mse", "val_psnr", "val_ssim"]
-
 LR_RANGE = (1e-4, 3e-3)
 MAX_LR_RATIO = 10.0
 
@@ -19,6 +13,7 @@ NETS: dict[str, tuple[str, ...]] = {name: (name,) for name in
 def net_of(point: dict) -> str:
     """The net a point of this space (a warm-start point, a trial's config) trains."""
     return point["model"]
+
 
 # The reference work's own configurations, run first so the report can say how far the search
 # beat them (lr 1e-4..5e-4 is base_lr 1e-4 with ratio 5).

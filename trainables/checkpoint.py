@@ -1,5 +1,6 @@
 """A trial checkpoint folder: model.pt (weights), model.json (what builds the net and prepares
-its input), state.pt (optimiser, scheduler, RNG, epoch), and <name>.json for any extras.
+its input), state.pt (optimiser, scheduler, RNG, epoch, extra state), and <name>.json for each
+of the epoch's documents (e.g. evaluation.json).
 
 Everything loads with torch.load(weights_only=True), so a checkpoint can never run code.
 """
@@ -13,7 +14,6 @@ import torch
 from torch import nn
 
 from trainables.errors import UserError
-from trainables.tasks import get_task
 
 MODEL_WEIGHTS = "model.pt"
 NET_SPEC = "model.json"
@@ -21,13 +21,13 @@ TRAINING_STATE = "state.pt"
 
 
 def save_checkpoint(folder: str | Path, state: dict) -> None:
-    """Write the state a training loop reports (model, net_spec, extras, the rest)."""
+    """Write the state a training loop reports (trainables.epochs.epoch_state)."""
     folder = Path(folder)
     torch.save(state["model"], folder / MODEL_WEIGHTS)
     (folder / NET_SPEC).write_text(json.dumps(state["net_spec"], indent=2))
-    for name, value in state.get("extras", {}).items():
+    for name, value in state.get("documents", {}).items():
         (folder / f"{name}.json").write_text(json.dumps(value))
-    rest = {k: v for k, v in state.items() if k not in ("model", "net_spec", "extras")}
+    rest = {k: v for k, v in state.items() if k not in ("model", "net_spec", "documents")}
     torch.save(rest, folder / TRAINING_STATE)
 
 
@@ -39,17 +39,23 @@ def load_training_state(folder: str | Path) -> dict:
     return state
 
 
-def load_model(folder: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
-    """Rebuild the net of a checkpoint (or a best/ folder) in eval mode; returns (net, spec)."""
+def read_net_spec(folder: str | Path) -> dict:
+    """model.json of a model folder (a checkpoint, a best/), or a UserError saying why not."""
     folder = Path(folder)
     for name in (NET_SPEC, MODEL_WEIGHTS):
         if not (folder / name).is_file():
             raise UserError(f"{folder}: not a lenstune model folder (no {name})")
     try:
         spec = json.loads((folder / NET_SPEC).read_text())
-        net = get_task(spec["task"]).build_net(spec)
-    except (ValueError, KeyError) as exc:
+        spec["task"]
+    except (ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{folder / NET_SPEC}: malformed ({exc})") from None
+    return spec
+
+
+def load_weights(folder: str | Path, net: nn.Module, device: str = "cpu") -> nn.Module:
+    """`net` (built from the folder's model.json) with the folder's weights, in eval mode."""
+    folder = Path(folder)
     try:
         weights = torch.load(folder / MODEL_WEIGHTS, map_location=device, weights_only=True)
         net.load_state_dict(weights)
@@ -57,4 +63,4 @@ def load_model(folder: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
         reason = str(exc).splitlines()[0][:200]
         raise UserError(f"{folder / MODEL_WEIGHTS}: does not load into the net of {NET_SPEC} "
                         f"({reason})") from None
-    return net.to(device).eval(), spec
+    return net.to(device).eval()

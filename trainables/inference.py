@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,14 +31,13 @@ def prepare_classify_inputs(spec: dict, x: np.ndarray, name: str = "input") -> t
 
 
 @torch.no_grad()
-def run_batched(net: nn.Module, x: torch.Tensor, task: str, batch_size: int = 64,
-                device: str = "cpu", progress: bool = False) -> np.ndarray:
-    """Class probabilities (classify, anomaly) or super-resolved images clamped to [0, 1]."""
+def run_batched(net: nn.Module, x: torch.Tensor, outputs: Callable[[torch.Tensor], torch.Tensor],
+                batch_size: int = 64, device: str = "cpu", progress: bool = False) -> np.ndarray:
+    """`outputs` (the task's: class probabilities, or images clamped to [0, 1]) of the net's
+    output for every image of x, in batches."""
     net = net.to(device).eval()
-    outputs = []
+    results = []
     for start in tqdm(range(0, len(x), batch_size), desc="predicting", unit="batch",
                       disable=not progress):
-        out = net(x[start:start + batch_size].to(device))
-        out = out.clamp(0, 1) if task == "superres" else F.softmax(out, 1)
-        outputs.append(out.cpu())
-    return torch.cat(outputs).numpy()
+        results.append(outputs(net(x[start:start + batch_size].to(device))).cpu())
+    return torch.cat(results).numpy()

@@ -1,12 +1,10 @@
-"""SRGAN's adversarial part, and the guard that ends a diverging trial cleanly.
+"""SRGAN's adversarial part (trainables.epochs' guard ends a trial whose discriminator collapses).
 
 The generator is the SRResNet of `models/sr_nets.py`; this module holds the discriminator's side
 of training. No perceptual (VGG) loss: no pretrained weights can be fetched on these machines.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -33,31 +31,6 @@ class SRDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x).squeeze(1)
-
-
-class Diverged(Exception):
-    """A trial's losses became NaN or infinite, or its discriminator collapsed."""
-
-
-class DivergenceGuard:
-    """Watches every step's losses; raises Diverged on a non-finite loss, or when the
-    discriminator's loss stays below `collapse_below` for `collapse_steps` steps in a row."""
-
-    def __init__(self, collapse_steps: int, collapse_below: float = 1e-3) -> None:
-        self.collapse_steps = collapse_steps
-        self.collapse_below = collapse_below
-        self._low_steps = 0
-
-    def check(self, **losses: float) -> None:
-        for name, value in losses.items():
-            if not math.isfinite(value):
-                raise Diverged(f"{name} became {value}")
-        d_loss = losses.get("d_loss")
-        if d_loss is not None:
-            self._low_steps = self._low_steps + 1 if d_loss < self.collapse_below else 0
-            if self._low_steps >= self.collapse_steps:
-                raise Diverged(f"discriminator collapsed: d_loss < {self.collapse_below} for "
-                               f"{self.collapse_steps} steps")
 
 
 class Adversary:

@@ -6,10 +6,8 @@ image on a CPU) and validates on whole images. Never imports Ray.
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,31 +16,29 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainables import __version__
-from trainables.config_dict import config_from_dict, require
-from trainables.cyclic_adam import cyclic_adam
 from trainables.data.sr_pairs import SRSplit
-from trainables.models.layout import batch_layout, to_layout
+from trainables.epochs import DivergenceGuard, Report, Trial, Validation, fit_epochs
+from trainables.models.layout import batch_layout
 from trainables.models.sr_nets import SR_NETS, UPSAMPLERS, build_sr_net
-from trainables.precision import PRECISIONS, autocast
+from trainables.precision import autocast
 from trainables.sr_metrics import SR_LOSSES, bicubic_x2, sr_loss, sr_scores
-from trainables.srgan import Adversary, Diverged, DivergenceGuard
-from trainables.training_state import epoch_state, resume
-from trainables.trial_log import TrialLog
+from trainables.srgan import Adversary
+from trainables.trial_config import TrialConfig, require
 
-TASK = "superres"
 METRIC_TAGS = ["val/loss", "val/mse", "val/psnr", "val/ssim", "epoch", "diverged"]
 GRID_IMAGES = 4
 """Validation images shown in the LR | SR | HR | error sample grid."""
 
 
-@dataclass(frozen=True)
-class SRTrialConfig:
-    """One superres trial: the net, the loss, the optimiser and how long to train."""
+@dataclass(frozen=True, kw_only=True)
+class SRTrialConfig(TrialConfig):
+    """One superres trial: the net, the loss, the crops, and SRGAN's adversary."""
 
+    task: str = "superres"
     model: str
-    """A registered SR net: srcnn, srresnet or edsr."""
+    """A registered SR net: srcnn, srresnet, edsr or srgan."""
     blocks: int = 1
-    """Residual blocks (srresnet, edsr)."""
+    """Residual blocks (srresnet, edsr, srgan)."""
     features: int = 64
     """Feature channels of the convolutions."""
     upsample: str = "pixelshuffle"
@@ -50,20 +46,8 @@ class SRTrialConfig:
     loss: str = "mse"
     """mse, ssim (1 - SSIM) or mse+ssim."""
     batch_size: int = 16
-    base_lr: float = 1e-4
-    """Lower bound of the cyclic learning rate."""
-    lr_ratio: float = 5.0
-    """max_lr / base_lr (>= 1, so the bounds can never be inverted)."""
-    weight_decay: float = 0.0
     crop: int = 24
     """Side of the random LR training crop (the HR crop is twice that); 0 = whole image."""
-    max_epochs: int = 10
-    seed: int = 0
-    threads: int = 1
-    """Torch intra-op threads: the CPUs Ray gave the trial."""
-    device: str = "cpu"
-    image_every: int = 2
-    """Write an LR/SR/HR/|error| image grid every this many epochs (and the first and last)."""
     adv_weight: float = 1e-3
     """srgan: weight of the adversarial term in the generator's loss."""
     disc_features: int = 32
@@ -74,36 +58,23 @@ class SRTrialConfig:
     """srgan: epochs of content loss alone before the adversarial game starts."""
     collapse_steps: int = 100
     """A trial whose discriminator loss stays near zero this many steps in a row has diverged."""
-    channels_last: bool = True
-    """Train and validate in the NHWC memory layout (faster convolutions; see models.layout)."""
-    precision: str = "fp32"
-    """fp32, or bf16 autocast of the generator's forward passes (see trainables.precision)."""
 
     def __post_init__(self) -> None:
-        require(self.precision in PRECISIONS,
-                f"unknown precision {self.precision!r}; known: {list(PRECISIONS)}")
+        super().__post_init__()
         require(self.model in SR_NETS, f"unknown SR model {self.model!r}; known: {sorted(SR_NETS)}")
         require(self.upsample in UPSAMPLERS or self.model == "srcnn",
                 f"unknown upsampling {self.upsample!r}; known: {UPSAMPLERS}")
         require(self.loss in SR_LOSSES, f"unknown SR loss {self.loss!r}; known: {list(SR_LOSSES)}")
         require(self.blocks >= 0 and self.features >= 2, "blocks must be >= 0, features >= 2")
-        require(self.batch_size >= 1, f"batch_size must be positive, got {self.batch_size}")
-        require(self.base_lr > 0, f"base_lr must be positive, got {self.base_lr}")
-        require(self.lr_ratio >= 1, f"lr_ratio (max_lr/base_lr) must be >= 1, got {self.lr_ratio}")
-        require(self.max_epochs >= 1, f"max_epochs must be positive, got {self.max_epochs}")
-        require(self.crop >= 0 and self.threads >= 1, "crop must be >= 0 and threads >= 1")
+        require(self.crop >= 0, "crop must be >= 0")
         require(self.adv_weight >= 0 and self.disc_lr > 0 and self.disc_features >= 2,
                 "srgan needs adv_weight >= 0, disc_lr > 0 and disc_features >= 2")
         require(self.warmup_epochs >= 0 and self.collapse_steps >= 1,
                 "warmup_epochs must be >= 0 and collapse_steps >= 1")
 
-    @classmethod
-    def from_dict(cls, values: dict) -> SRTrialConfig:
-        return config_from_dict(cls, values)
-
     def net_spec(self) -> dict:
         """What builds the net again: enough to load a checkpoint without the search."""
-        return {"task": TASK, "model": self.model, "blocks": self.blocks,
+        return {"task": self.task, "model": self.model, "blocks": self.blocks,
                 "features": self.features, "upsample": self.upsample,
                 "lenstune_version": __version__}
 
@@ -249,65 +220,39 @@ def image_grid(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor) -> torch.Te
     return torch.cat(list(rows), dim=-2).cpu()
 
 
-Report = Callable[[dict, dict | None], None]
-"""report(metrics, state): called after each epoch with the metrics and a checkpointable state
-(None for the final report of a diverged trial: there is nothing worth keeping)."""
-
-
-def fit(
-    cfg: SRTrialConfig, data: SRSplit, report: Report, state: dict | None = None,
-    logdir: str | Path | None = None,
-) -> dict[str, float]:
+def fit(cfg: SRTrialConfig, data: SRSplit, report: Report, state: dict | None = None,
+        logdir: str | Path | None = None) -> dict[str, float]:
     """Train cfg's net on data.train, validate on data.val each epoch, and report.
 
     `state` (as passed to an earlier report) resumes after its epoch. Returns the last metrics.
     """
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
     train_lr, train_hr, val_lr, val_hr = _tensors(data, cfg.device)
-    model = to_layout(build_net(cfg.net_spec()).to(cfg.device), cfg.channels_last)
-    steps_per_epoch = math.ceil(len(train_lr) / cfg.batch_size)
-    optimizer, scheduler = cyclic_adam(model, cfg.base_lr, cfg.lr_ratio, cfg.weight_decay,
-                                       steps_per_epoch)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    adversary = (Adversary(cfg.disc_features, cfg.disc_lr, cfg.adv_weight, cfg.device)
-                 if cfg.model == "srgan" else None)
-    first_epoch = resume(state, model, optimizer, scheduler, gen)
-    if state is not None and adversary is not None:
-        adversary.load_state_dict(state["adversary"])
 
-    guard = DivergenceGuard(cfg.collapse_steps)
-    log = TrialLog(logdir, asdict(cfg), METRIC_TAGS) if logdir is not None else None
-    metrics: dict[str, float] = {}
-    try:
-        for epoch in range(first_epoch, cfg.max_epochs + 1):
+    def start(resuming: bool) -> Trial:
+        model = build_net(cfg.net_spec())
+        adversary = (Adversary(cfg.disc_features, cfg.disc_lr, cfg.adv_weight, cfg.device)
+                     if cfg.model == "srgan" else None)
+
+        def train(epoch, optimizer, scheduler, gen, guard):
             playing = adversary if epoch > cfg.warmup_epochs else None
-            try:
-                metrics = train_one_epoch(model, train_lr, train_hr, cfg, optimizer, scheduler,
-                                          gen, guard, playing)
-                val, first_sr = evaluate(model, val_lr, val_hr, cfg.loss,
-                                         precision=cfg.precision)
-                metrics |= val
-                guard.check(val_loss=metrics["val_loss"])
-            except Diverged as why:
-                # End cleanly: the last good metrics again, flagged, and no checkpoint.
-                last = metrics or {k: math.nan for k in ("val_loss", "val_mse", "val_psnr",
-                                                         "val_ssim")}
-                report(last | {"epoch": epoch, "diverged": 1, "diverged_reason": str(why)}, None)
-                return last
-            metrics |= {"epoch": epoch, "diverged": 0}
-            if log is not None:
-                log.scalars(epoch, {f"train/{k[6:]}": v for k, v in metrics.items()
-                                    if k.startswith("train_")} | {"train/lr": metrics["lr"]}
-                            | {tag: metrics[tag.replace("/", "_")] for tag in METRIC_TAGS})
-                if epoch == 1 or epoch % cfg.image_every == 0 or epoch == cfg.max_epochs:
-                    shown = len(first_sr)
-                    log.image(epoch, "val/LR_SR_HR_error",
-                              image_grid(val_lr[:shown], first_sr, val_hr[:shown]))
-            extra = {"adversary": adversary.state_dict()} if adversary is not None else {}
-            report(metrics, epoch_state(model, optimizer, scheduler, gen, epoch, cfg.net_spec(),
-                                        **extra))
-    finally:
-        if log is not None:
-            log.close()
-    return metrics
+            return train_one_epoch(model, train_lr, train_hr, cfg, optimizer, scheduler, gen,
+                                   guard, playing)
+
+        def validate(net: nn.Module) -> Validation:
+            metrics, first_sr = evaluate(net, val_lr, val_hr, cfg.loss, precision=cfg.precision)
+            shown = len(first_sr)
+
+            def draw(log, epoch: int) -> None:
+                log.image(epoch, "val/LR_SR_HR_error",
+                          image_grid(val_lr[:shown], first_sr, val_hr[:shown]))
+
+            return Validation(metrics, draw=draw)
+
+        return Trial(
+            model, len(train_lr), train, validate, cfg.net_spec(),
+            guard=DivergenceGuard(cfg.collapse_steps),
+            extra_state=lambda: {"adversary": adversary.state_dict()} if adversary else {},
+            load_extra_state=lambda extra: adversary and adversary.load_state_dict(
+                extra["adversary"]))
+
+    return fit_epochs(cfg, start, report, METRIC_TAGS, state, logdir)

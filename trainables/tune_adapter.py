@@ -1,8 +1,8 @@
 """The one place in `trainables` that imports Ray Tune: config dict in, tune.report out.
 
-A trial's config is the space's suggestion; `settings` are the run-wide constants (task,
-max_epochs, seed, cpus and gpus per trial, and `trial_constants` for the task's config) that
-the driver passes with tune.with_parameters,
+A trial's config is the space's suggestion; `settings` are the run-wide constants (the task's
+name, trial config class and fit; max_epochs, seed, cpus and gpus per trial, and
+`trial_constants` for the task's config) that the driver passes with tune.with_parameters,
 together with the data set, which Ray then holds once per node in its object store.
 """
 
@@ -16,7 +16,6 @@ from ray import tune
 
 from trainables.checkpoint import load_training_state, save_checkpoint
 from trainables.precision import resolve_precision
-from trainables.tasks import get_task
 
 
 def _device(gpus_per_trial: float) -> str:
@@ -30,13 +29,12 @@ def _device(gpus_per_trial: float) -> str:
 
 
 def run_trial(config: dict, data, settings: dict) -> None:
-    """Train one trial of settings['task'] on data, reporting and checkpointing every epoch."""
-    task = get_task(settings["task"])
+    """Train one trial of settings['fit'] on data, reporting and checkpointing every epoch."""
     device = _device(settings.get("gpus_per_trial", 0))
     constants = dict(settings.get("trial_constants", {}))
     if "precision" in constants:
         constants["precision"] = resolve_precision(constants["precision"], device)
-    cfg = task.config_cls.from_dict({
+    cfg = settings["trial_config"].from_dict({
         # A refit trial's config names its own length and seed; a search trial's does not.
         "max_epochs": settings["max_epochs"], "seed": settings["seed"], **config,
         "threads": max(1, int(settings["cpus_per_trial"])), "device": device, **constants,
@@ -60,4 +58,4 @@ def run_trial(config: dict, data, settings: dict) -> None:
             save_checkpoint(folder, epoch_state)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
-    task.fit(cfg, data, report, state=state, logdir=tune.get_context().get_trial_dir())
+    settings["fit"](cfg, data, report, state=state, logdir=tune.get_context().get_trial_dir())

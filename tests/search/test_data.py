@@ -19,19 +19,20 @@ def _images(per_class: dict[str, int]) -> ClassImages:
 
 
 def test_a_superres_validation_of_a_few_pairs_is_noted():
-    assert small_validation_note(SRSplit(_pairs(40), _pairs(SMALL_VALIDATION))) is None
-    note = small_validation_note(SRSplit(_pairs(40), _pairs(1)))
+    assert small_validation_note("superres", SRSplit(_pairs(40), _pairs(SMALL_VALIDATION))) is None
+    note = small_validation_note("superres", SRSplit(_pairs(40), _pairs(1)))
     assert note.startswith("note: the validation split holds only 1 pairs")
     assert "--sim-count" in note and "\n" not in note
 
 
 def test_the_smallest_validation_class_is_named():
     big = _images({"no": 30, "sphere": 30, "vort": 30})
-    assert small_validation_note(ClassSplit(big, big, 0.0, 1.0)) is None
+    assert small_validation_note("classify", ClassSplit(big, big, 0.0, 1.0)) is None
     val = _images({"no": 30, "sphere": 2, "vort": 30})
-    note = small_validation_note(ClassSplit(big, val, 0.0, 1.0))
+    note = small_validation_note("classify", ClassSplit(big, val, 0.0, 1.0))
     assert note.startswith("note: the validation split holds only 2 images of class 'sphere' "
                            "(62 in all)")
     # A class with no validation image at all is the smallest there is.
     val = _images({"no_sub": 12, "sub": 0})
-    assert "only 0 images of class 'sub'" in small_validation_note(ClassSplit(big, val, 0.0, 1.0))
+    note = small_validation_note("anomaly", ClassSplit(big, val, 0.0, 1.0))
+    assert "only 0 images of class 'sub'" in note

@@ -64,19 +64,6 @@ def test_a_paused_trial_counts_as_pruned_and_its_promoted_run_is_added_whole():
     assert added.params == study.trials[0].params and added.user_attrs["continues_trial"] == 0
 
 
-def test_a_searcher_pickled_before_pause_support_still_takes_results():
-    import pickle
-
-    searcher = build_searcher(SearchConfig(task="superres", name="old", max_epochs=2,
-                                           grace_epochs=1, num_samples=1))
-    searcher.suggest("t")
-    del searcher._pausing, searcher._resumed  # as an earlier version pickled it
-    resumed = pickle.loads(pickle.dumps(searcher))
-    resumed.on_trial_result("t", {"val_psnr": 20.0, "training_iteration": 1})
-    resumed.on_trial_complete("t", {"val_psnr": 21.0, "training_iteration": 2})
-    assert resumed._ot_study.trials[0].state == optuna.trial.TrialState.COMPLETE
-
-
 @pytest.mark.parametrize("url", ["not a url", "sqlite:////no/such/folder/x.db"])
 def test_bad_study_urls_are_user_errors(url):
     with pytest.raises(UserError, match="--optuna-storage"):

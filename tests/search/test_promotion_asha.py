@@ -2,7 +2,6 @@
 
 import json
 import os
-import pickle
 import shutil
 import signal
 import subprocess
@@ -213,38 +212,6 @@ def test_ray_asha_keeps_its_rungs_across_a_resume():
 
     assert arrival_after_resume(saved) == STOP
     assert arrival_after_resume(None) == CONTINUE  # with empty rungs, the first arrival passes
-
-
-def test_a_search_saved_without_rung_records_runs_its_paused_trials():
-    limiter = PauseAwareLimiter(Proposals(), max_concurrent=2)
-    limiter.suggest("a")
-    limiter.on_pause("a")
-    state = limiter.get_state()
-    del state["rung_records"]  # as an older lenstune saved it
-    older = PauseAwareLimiter(Proposals(), max_concurrent=2)
-    older.set_state(state)
-    assert older.paused_trials == set() and older.running() == 1
-    scheduler, trial = _scheduler(), FakeTrial("a", status=Trial.PENDING)
-    controller = FakeController()
-    controller.searcher = older
-    scheduler.on_trial_add(controller, trial)
-    assert trial.status == Trial.PENDING
-
-
-def test_a_scheduler_pickled_before_rung_records_unpickles_with_them():
-    state = _scheduler().__getstate__()
-    records = state.pop("_records")
-    del state["_attached"]
-    # An older lenstune's tuner.pkl held the records' parts as attributes of their own.
-    state |= {"_scores": records.scores, "_best": {}, "_promoted": records.promoted,
-              "_waiting": {"a": 1}, "_to_resume": []}
-    older = pickle.loads(pickle.dumps(state))
-    restored = PromotionASHA.__new__(PromotionASHA)
-    restored.__setstate__(older)
-    assert restored._records.waiting == {"a": 1} and restored._records.rungs == [1, 3]
-    trial = FakeTrial("a", status=Trial.PENDING)
-    restored.on_trial_add(FakeController(), trial)
-    assert trial.status == Trial.PAUSED
 
 
 def test_the_limiter_counts_running_trials_only():

@@ -16,7 +16,7 @@ import torch
 
 from search.report import main as report_main
 from search.run import main as run_main
-from trainables.checkpoint import load_model
+from tasks import load_model
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs, write_simulated_sr_pairs
 from trainables.superres import evaluate

@@ -81,7 +81,7 @@ def test_predict_matches_calling_the_model_directly(searched, anomaly_data, tmp_
     import torch
 
     from search.predict import main as predict_main
-    from trainables.checkpoint import load_model
+    from tasks import load_model
     from trainables.data.image_files import load_image
     from trainables.inference import prepare_classify_inputs
 

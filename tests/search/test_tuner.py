@@ -1,28 +1,4 @@
-import timm
-import torch
-
 from search.config import SearchConfig
-from search.tuner import _space_options, _trial_constants
-
-
-def test_pretrained_is_offered_only_for_nets_with_local_weights(tmp_path):
-    torch.save(timm.create_model("resnet18").state_dict(), tmp_path / "resnet18.pth")
-    cfg = SearchConfig(task="classify", name="w", weights_dir=tmp_path)
-    offered = _space_options(cfg)["pretrained_models"]
-    assert "resnet18" in offered and "mobilevit_ref" not in offered
-    assert _trial_constants(cfg) == {"precision": "auto", "weights_dir": str(tmp_path)}
-
-
-def test_superres_space_gets_the_lr_options():
-    cfg = SearchConfig(task="superres", name="s", lr_range=(1e-4, 1e-3), max_lr_ratio=4.0)
-    assert _space_options(cfg) == {"lr_range": (1e-4, 1e-3), "max_lr_ratio": 4.0, "models": None}
-    assert _trial_constants(cfg) == {"precision": "auto"}
-
-
-def test_precision_reaches_every_trial():
-    for task in ("superres", "classify"):
-        cfg = SearchConfig(task=task, name="p", precision="bf16")
-        assert _trial_constants(cfg)["precision"] == "bf16"
 
 
 def test_asha_uses_the_configured_reduction_factor(tmp_path):

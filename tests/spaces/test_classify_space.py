@@ -47,28 +47,3 @@ def test_warm_start_points_are_reproduced_exactly(point):
     assert {k: config[k] for k in point} == point
     ClassifyTrialConfig.from_dict(config | RUN_SETTINGS)
 
-
-def test_models_restricts_the_nets_and_drops_the_other_nets_warm_starts():
-    from spaces import resolve_models, warm_start
-
-    nets = resolve_models("classify", ("resnet18", "mobilevit"))
-    assert nets == ("resnet18", "mobilevit_ref", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s")
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    seen = set()
-    for _ in range(40):
-        trial = study.ask()
-        seen.add(_suggest(trial, models=nets)["model"])
-        study.tell(trial, 0.5)
-    assert seen == set(nets)
-    kept, dropped = warm_start("classify", nets)
-    assert [p["resnet_model"] for p in kept] == ["resnet18"]
-    assert dropped == ["resnet34", "efficientnet_b2"]
-    assert warm_start("classify", None) == (classify.WARM_START, [])
-
-
-def test_an_unknown_model_name_lists_the_known_ones():
-    from spaces import resolve_models
-    from trainables.errors import UserError
-
-    with pytest.raises(UserError, match="unknown vgg16; known for classify: resnet, "):
-        resolve_models("classify", ("resnet18", "vgg16"))

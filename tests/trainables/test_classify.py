@@ -3,15 +3,17 @@ import json
 import pytest
 import torch
 
-from trainables.checkpoint import load_model, save_checkpoint
-from trainables.classify import AnomalyTrialConfig, ClassifyTrialConfig, evaluate, fit
+from tasks import load_model
+from trainables.checkpoint import save_checkpoint
+from trainables.classify import ClassifyTrialConfig, evaluate, fit
 from trainables.data.class_images import read_class_images
 from trainables.errors import UserError
 
 
-def _config(cls=ClassifyTrialConfig, **overrides):
-    return cls.from_dict({"family": "resnet", "model": "resnet18", "batch_size": 16,
-                          "base_lr": 1e-3, "max_epochs": 2} | overrides)
+def _config(**overrides):
+    return ClassifyTrialConfig.from_dict({"family": "resnet", "model": "resnet18",
+                                          "batch_size": 16, "base_lr": 1e-3,
+                                          "max_epochs": 2} | overrides)
 
 
 def test_fit_reports_accuracy_auc_and_a_reloadable_checkpoint(classify_data, tmp_path):
@@ -35,7 +37,7 @@ def test_fit_reports_accuracy_auc_and_a_reloadable_checkpoint(classify_data, tmp
 
 def test_anomaly_trains_two_classes(anomaly_data):
     data = read_class_images(anomaly_data, 0.25, seed=0)
-    cfg = _config(AnomalyTrialConfig, family="mobilevit", model="mobilevit_ref", max_epochs=1)
+    cfg = _config(task="anomaly", family="mobilevit", model="mobilevit_ref", max_epochs=1)
     metrics = fit(cfg, data, lambda m, s: None)
     assert cfg.net_spec(data)["task"] == "anomaly" and "val_auc" in metrics
 

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
+from trainables.epochs import Diverged, DivergenceGuard
 from trainables.models.sr_nets import build_sr_net
-from trainables.srgan import Adversary, Diverged, DivergenceGuard
+from trainables.srgan import Adversary
 from trainables.superres import SRTrialConfig, fit
 
 
@@ -58,7 +59,7 @@ def test_srgan_trains_and_reports_the_adversarial_losses(split, tmp_path):
     assert reports[0][0]["train_d_loss"] == 0.0  # warm-up: content loss alone
     assert reports[-1][0]["train_d_loss"] > 0 and reports[-1][0]["train_adv_loss"] > 0
     assert all(m["diverged"] == 0 for m, _ in reports)
-    assert "adversary" in reports[-1][1]
+    assert "adversary" in reports[-1][1]["extra"]
 
 
 def test_an_absurd_learning_rate_ends_the_trial_as_diverged(split):

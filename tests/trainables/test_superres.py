@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from trainables.checkpoint import load_model, load_training_state, save_checkpoint
+from tasks import load_model
+from trainables.checkpoint import load_training_state, save_checkpoint
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
 from trainables.errors import UserError
 from trainables.models.sr_nets import build_sr_net

@@ -1,0 +1,133 @@
+"""classify (no / sphere / vort) and anomaly (no_sub / sub): lensing images in class folders,
+one loop for both; val macro ROC AUC (anomaly: the AUC of `sub`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from spaces import anomaly as anomaly_space
+from spaces import classify as classify_space
+from tasks.task import Task
+from trainables.errors import UserError
+
+LAPTOP_CLASSIFIERS = ("resnet18", "resnet34", "efficientnet_b0", "efficientnet_b1",
+                      "efficientnet_b2", "mobilevit_ref", "mobilevit_xxs", "mobilevit_xs")
+"""The nets a laptop's search tries: the reference nets and those no slower on 2 cores (ResNet-50
+and up, EfficientNet-B3 and up, MobileViT-S train 2-8x slower than ResNet-18 at 64x64)."""
+
+
+class ClassImagesTask(Task):
+    """Images in class folders, classified by a timm net trained with cross-entropy."""
+
+    loop_module = "trainables.classify"
+    config_name = "ClassifyTrialConfig"
+    metric = "val_auc"
+    leaderboard_params = ("model", "pretrained", "batch_size", "dropout", "weight_decay",
+                          "augment")
+    leaderboard_metrics = ("val_acc", "val_auc", "val_loss")
+
+    def space_options(self, cfg) -> dict:
+        # `pretrained` is only searched for nets whose ImageNet weights are on this machine.
+        from trainables.models.classifiers import pretrained_weights  # timm: seconds to import
+        from trainables.models.families import CLASSIFIERS
+
+        return super().space_options(cfg) | {"pretrained_models": tuple(
+            name for name in CLASSIFIERS if pretrained_weights(name, cfg.weights_dir))}
+
+    def trial_constants(self, cfg) -> dict:
+        return super().trial_constants(cfg) | {
+            "weights_dir": str(cfg.weights_dir) if cfg.weights_dir else None}
+
+    def read(self, folder, val_fraction, seed, image_size):
+        from trainables.data.class_images import read_class_images
+
+        return read_class_images(folder, val_fraction, seed, image_size)
+
+    def simulate(self, folder, count, seed, recipe, workers=None, progress=True):
+        from trainables.data.class_images import write_simulated_classes
+
+        return write_simulated_classes(folder, self.name, count, seed, recipe,
+                                       workers=workers, progress=progress)
+
+    def validation_size(self, split):
+        counts = np.bincount(split.val.y, minlength=len(split.val.classes))
+        label = int(counts.argmin())
+        return int(counts[label]), (f"{int(counts[label])} images of class "
+                                    f"'{split.val.classes[label]}' ({len(split.val)} in all)")
+
+    def outputs(self, out):
+        import torch.nn.functional as F
+
+        return F.softmax(out, 1)
+
+    def _inputs(self, spec: dict, x: np.ndarray, name: str):
+        from trainables.inference import prepare_classify_inputs
+
+        return prepare_classify_inputs(spec, x, name)
+
+    def evaluate(self, net, spec, data, split, out, device):
+        from trainables.class_metrics import evaluation_summary, save_evaluation_figures
+        from trainables.data.class_images import read_all_class_images, read_class_images
+        from trainables.inference import run_batched
+
+        images = (read_all_class_images(data) if split is None
+                  else read_class_images(data, *split).val)
+        if list(images.classes) != spec["classes"]:
+            raise UserError(f"{data}: classes {list(images.classes)} differ from the model's "
+                            f"{spec['classes']}")
+        probs = run_batched(net, self._inputs(spec, images.x, str(data)), self.outputs,
+                            device=device, progress=True)
+        summary = evaluation_summary(images.y, probs, spec["classes"])
+        (out / "evaluation.json").write_text(json.dumps(summary))
+        save_evaluation_figures(summary, out)
+        return {"count": len(images), "accuracy": summary["accuracy"], "auc": summary["auc"],
+                **{f"auc_{name}": curve["auc"] for name, curve in summary["roc"].items()}}
+
+    def predict(self, net, spec, files, images, out, device, batch_size):
+        """predictions.csv: file, predicted class, one probability per class."""
+        import torch
+
+        from trainables.inference import run_batched
+
+        x = torch.cat([self._inputs(spec, image[None, None], str(f))
+                       for f, image in zip(files, images)])
+        probs = run_batched(net, x, self.outputs, batch_size, device, progress=len(files) > 256)
+        path = Path(out) / "predictions.csv"
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["file", "predicted", *(f"p_{c}" for c in spec["classes"])])
+            for file, p in zip(files, probs):
+                writer.writerow([str(file), spec["classes"][int(p.argmax())],
+                                 *(f"{v:.6f}" for v in p)])
+        return path
+
+
+class Classify(ClassImagesTask):
+    name = "classify"
+    space = classify_space
+    presets = {"laptop": {"sim_count": 1000, "image_size": 64, "num_samples": 6,
+                          "models": LAPTOP_CLASSIFIERS},
+               "cluster": {"sim_count": 10000, "image_size": None}}
+
+
+class Anomaly(ClassImagesTask):
+    name = "anomaly"
+    space = anomaly_space
+    presets = {"laptop": {"sim_count": 1000, "image_size": 64, "num_samples": 6,
+                          "models": LAPTOP_CLASSIFIERS},
+               "cluster": {"sim_count": 5000, "image_size": None}}
+
+    def read(self, folder, val_fraction, seed, image_size):
+        split = super().read(folder, val_fraction, seed, image_size)
+        if len(split.train.classes) != 2:
+            raise UserError(f"{folder}: anomaly detection needs exactly two class folders, "
+                            f"found {list(split.train.classes)}")
+        return split
+
+
+CLASSIFY = Classify()
+ANOMALY = Anomaly()

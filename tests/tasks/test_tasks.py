@@ -1,0 +1,74 @@
+"""The task registry and what a task tells a search: options, constants, nets, warm starts."""
+
+import optuna
+import pytest
+import timm
+import torch
+
+from search.config import SearchConfig
+from spaces import classify
+from tasks import get_task, task_names
+from trainables.errors import UserError
+
+
+def test_the_tasks_are_listed_once_and_each_names_its_pieces():
+    assert task_names() == ["superres", "classify", "anomaly"]
+    for name in task_names():
+        task = get_task(name)
+        assert task.name == name and task.mode in ("max", "min")
+        assert task.metric in task.leaderboard_metrics
+        assert task.trial_config.__name__.endswith("TrialConfig")
+        assert task.space.WARM_START and callable(task.space.space)
+    with pytest.raises(UserError, match="--task 'segment': unknown task; known: superres"):
+        get_task("segment")
+
+
+def test_pretrained_is_offered_only_for_nets_with_local_weights(tmp_path):
+    torch.save(timm.create_model("resnet18").state_dict(), tmp_path / "resnet18.pth")
+    cfg = SearchConfig(task="classify", name="w", weights_dir=tmp_path)
+    task = get_task("classify")
+    offered = task.space_options(cfg)["pretrained_models"]
+    assert "resnet18" in offered and "mobilevit_ref" not in offered
+    assert task.trial_constants(cfg) == {"task": "classify", "precision": "auto",
+                                         "weights_dir": str(tmp_path)}
+
+
+def test_superres_space_gets_the_lr_options():
+    cfg = SearchConfig(task="superres", name="s", lr_range=(1e-4, 1e-3), max_lr_ratio=4.0)
+    task = get_task("superres")
+    assert task.space_options(cfg) == {"lr_range": (1e-4, 1e-3), "max_lr_ratio": 4.0,
+                                       "models": None}
+    assert task.trial_constants(cfg) == {"task": "superres", "precision": "auto"}
+
+
+def test_precision_reaches_every_trial():
+    for task in ("superres", "classify"):
+        cfg = SearchConfig(task=task, name="p", precision="bf16")
+        assert get_task(task).trial_constants(cfg)["precision"] == "bf16"
+
+
+def _suggest(trial, **options):
+    constants = classify.space(trial, **options) or {}
+    return {**trial.params, **constants}
+
+
+def test_models_restricts_the_nets_and_drops_the_other_nets_warm_starts():
+    task = get_task("classify")
+    nets = task.resolve_models(("resnet18", "mobilevit"))
+    assert nets == ("resnet18", "mobilevit_ref", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(40):
+        trial = study.ask()
+        seen.add(_suggest(trial, models=nets)["model"])
+        study.tell(trial, 0.5)
+    assert seen == set(nets)
+    kept, dropped = task.warm_start(nets)
+    assert [p["resnet_model"] for p in kept] == ["resnet18"]
+    assert dropped == ["resnet34", "efficientnet_b2"]
+    assert task.warm_start(None) == (classify.WARM_START, [])
+
+
+def test_an_unknown_model_name_lists_the_known_ones():
+    with pytest.raises(UserError, match="unknown vgg16; known for classify: resnet, "):
+        get_task("classify").resolve_models(("resnet18", "vgg16"))

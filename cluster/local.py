@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster = up(args.nodes, args.cpus_per_node, args.gpus_per_node)
         cluster.save(args.state)
         print(cluster.address)
-        print(f"use: RAY_AUTH_MODE=token python -m search.run --address {cluster.address} "
+        print(f"use: python -m search.run --address {cluster.address} "
               "--storage /a/shared/folder ...", file=sys.stderr)
     else:
         cluster = LocalCluster.load(args.state)

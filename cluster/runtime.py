@@ -9,6 +9,7 @@ import sys
 import psutil
 import ray
 
+from cluster.auth import prepare_to_join
 from trainables.errors import UserError
 
 MALLOC_TUNABLES = ("glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0"
@@ -63,6 +64,8 @@ def start_ray(address: str | None, dashboard: bool = True) -> str | None:
                             "that runtime, or call ray.shutdown() first")
         _started_here = False
         return None
+    if address is not None:
+        prepare_to_join(address)
     kwargs = {"address": address, "logging_level": logging.WARNING, "log_to_driver": True}
     if address is None:
         kwargs |= {"include_dashboard": dashboard, "dashboard_host": "127.0.0.1"}

@@ -22,10 +22,10 @@ ends)."""
 PRESETS: dict[str, dict] = {
     "laptop": {"num_samples": 8, "max_epochs": 8, "grace_epochs": 4, "concurrency": 2,
                "cpus_per_trial": 1.0, "gpus_per_trial": 0.0, "refit_top": 2, "refit_seeds": 1,
-               "models": None},
+               "refit_epochs": None, "models": None},
     "cluster": {"num_samples": 64, "max_epochs": 40, "grace_epochs": 8, "concurrency": 16,
                 "cpus_per_trial": 2.0, "gpus_per_trial": 0.25, "refit_top": 3,
-                "refit_seeds": 3, "models": None},
+                "refit_seeds": 3, "refit_epochs": None, "models": None},
 }
 def preset_defaults(preset: str, task: str) -> dict:
     """The preset's defaults, with the task's own sizes (tasks/: data size, image size...)."""
@@ -96,6 +96,10 @@ class SearchConfig:
     resume: bool = False
     address: str | None = None
     dashboard: bool = True
+    verbose: bool = False
+    """Ray Tune's own console output instead of lenstune's table."""
+    mlflow: str | None = None
+    """An MLflow tracking URI (a file: folder or a server) every trial is logged to."""
     cache_dir: Path = field(default_factory=default_cache_dir)
 
     def __post_init__(self) -> None:

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("all", "val"), default="all",
                         help="all images, or only the validation split the search used")
     parser.add_argument("--task", help="refuse a model of any other task")
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: average the model's outputs over each "
+                             "image's 8 quarter turns and flips")
     parser.add_argument("--out", type=Path,
                         help="results folder (default: STORAGE/NAME/evaluations/<data name>)")
     args = parser.parse_args(argv)
@@ -59,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     split = _search_split(args.model) if args.split == "val" else None
     out = _new_folder(args.out or args.model.parent / "evaluations" / args.data.resolve().name)
     try:
-        metrics = get_task(spec["task"]).evaluate(net, spec, args.data, split, out, device)
+        metrics = get_task(spec["task"]).evaluate(net, spec, args.data, split, out, device,
+                                                  tta=args.tta)
     except BaseException:
         if not any(out.iterdir()):
             out.rmdir()  # leave no empty folder behind a refused data set

@@ -31,6 +31,12 @@ class PruningAwareOptunaSearch(OptunaSearch):
         self._pausing: set[str] = set()
         self._resumed: dict[str, dict[int, float]] = {}
         """Trials told PRUNED when first paused, and the values each reported since."""
+        study = optuna_study(self)
+        if study is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # optuna-dashboard then shows the metric by name, not as "Objective 0"
+                study.set_metric_names([self.metric])
 
     def on_pause(self, trial_id: str) -> None:
         # Told PRUNED once this result is in (the scheduler decides before the searcher hears

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="a new or empty folder")
     parser.add_argument("--task", help="refuse a model of any other task")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: average the model's outputs over each "
+                             "image's 8 quarter turns and flips")
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be positive, got {args.batch_size}")
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     images = [load_image(f) for f in files]  # every file is checked before anything is written
     args.out.mkdir(parents=True, exist_ok=True)
     written = get_task(spec["task"]).predict(net, spec, files, images, args.out, device,
-                                             args.batch_size)
+                                             args.batch_size, tta=args.tta)
     print(f"{len(files)} image(s) -> {written}")
     return 0
 

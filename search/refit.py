@@ -16,12 +16,20 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from search import storage
 from search.config import SearchConfig
+from search.extend import ExtendableSearch
 from search.tuner import reuse_actors, run_config, trial_dirname
+from tasks import get_task
 
 REFIT = "refit"
-RUN_KEYS = ("seed", "max_epochs")
-"""What a refit trial's config adds to the search trial's it repeats."""
+RUN_KEYS = ("seed", "max_epochs", "tta")
+"""What a refit trial's config adds to the search trial's it repeats (tasks' refit_constants
+included)."""
 NOT_REFIT = ("diverged", "error")
+
+
+def refit_key(name: str) -> str:
+    """The refit run's key for search.extend."""
+    return f"{name}/{REFIT}"
 
 
 def refit_path(experiment: str) -> str:
@@ -64,7 +72,8 @@ def winners(rows: list[dict], configs: dict[str, dict], top: int) -> list[dict]:
 def refit_trial_configs(cfg: SearchConfig, winning: list[dict]) -> list[dict]:
     """One trial per winning configuration and fresh seed, the seeds of one configuration
     side by side."""
-    return [search_config(config) | {"seed": seed, "max_epochs": cfg.refit_length}
+    constants = get_task(cfg.task).refit_constants()
+    return [search_config(config) | constants | {"seed": seed, "max_epochs": cfg.refit_length}
             for config in winning for seed in refit_seeds(cfg.seed, cfg.refit_seeds)]
 
 
@@ -78,6 +87,12 @@ class FixedConfigs(Searcher):
         super().__init__()
         self.configs = [dict(c) for c in configs]
         self.given = 0
+
+    def extend(self, configs: list[dict]) -> int:
+        """Add the configurations not held yet (a search extended after its refit); returns
+        how many it holds."""
+        self.configs += [dict(c) for c in configs if c not in self.configs]
+        return len(self.configs)
 
     def suggest(self, trial_id: str) -> dict | str:
         if self.given == len(self.configs):
@@ -103,8 +118,10 @@ def build_refit_tuner(cfg: SearchConfig, trainable, configs: list[dict]) -> tune
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=ConcurrencyLimiter(FixedConfigs(configs), max_concurrent=cfg.concurrency),
+            search_alg=ExtendableSearch(
+                ConcurrencyLimiter(FixedConfigs(configs), max_concurrent=cfg.concurrency),
+                key=refit_key(cfg.name)),
             num_samples=len(configs), reuse_actors=reuse_actors(),
             trial_dirname_creator=trial_dirname),
-        run_config=run_config(cfg.task, REFIT, cfg.experiment_path),
+        run_config=run_config(cfg, REFIT, len(configs), cfg.refit_length),
     )

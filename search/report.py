@@ -278,7 +278,7 @@ def write_report(experiment: str) -> Report:
     # mistyped experiment path is answered before them.
     from search.refit import has_refit, refit_path
     from search.rung_agreement import agreement_markdown, rung_agreement, rung_epochs
-    from search.study_summary import importance_markdown, param_importances
+    from search.study_summary import complete_trials, importance_markdown, param_importances
 
     task = get_task(manifest["task"])
     analysis = _analysis(experiment, task)
@@ -309,13 +309,12 @@ def write_report(experiment: str) -> Report:
         rung_epochs(settings.get("grace_epochs", manifest["max_epochs"]),
                     settings.get("reduction_factor", 2), manifest["max_epochs"]),
         best_so_far=settings.get("asha") == "pause", mode=task.mode)
-    importances = None
-    if manifest.get("optuna_storage"):
-        importances = param_importances(load_study(manifest["optuna_storage"],
-                                                   manifest["study_name"]))
+    study = (load_study(manifest["optuna_storage"], manifest["study_name"])
+             if manifest.get("optuna_storage") else None)
+    importances = param_importances(study)
     markdown = "\n".join([_markdown(manifest, rows, columns, best),
                           agreement_markdown(rungs, task.metric),
-                          importance_markdown(importances)])
+                          importance_markdown(importances, complete_trials(study))])
     storage.write_text(f"{experiment}/leaderboard.md", markdown)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")

@@ -23,6 +23,7 @@ from search.config import (
     preset_defaults,
 )
 from search.manifest import MANIFEST, read_manifest
+from search.mlflow_log import check_available, log_best_model, tracking_uri
 from search.study import default_study_url, open_study_storage
 from tasks import get_task, task_names
 from trainables import __version__
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from search.report import Report
 
 INTERRUPTED = 130
+DASHBOARD_TOKEN = ("it asks for the cluster's token: `ray get-auth-token` prints it, or read "
+                   "~/.ray/auth_token")
 
 
 def build_parser() -> OneLineArgumentParser:
@@ -102,6 +105,12 @@ def build_parser() -> OneLineArgumentParser:
     add("--address", help="a running Ray cluster (auto, HOST:PORT, ray://HOST:10001); "
         "default: start a local one")
     add("--no-dashboard", action="store_true", help="do not start the Ray dashboard")
+    add("--mlflow", metavar="URI",
+        help="log every trial (parameters, metrics per epoch) and the best model to this MLflow "
+             "tracking store: a folder or a server's URL (needs pip install -e '.[mlflow]')")
+    add("--verbose", action="store_true",
+        help="Ray Tune's own console output (each trial's config, every result and "
+             "checkpoint) instead of the compact table")
     add("--cache-dir", type=Path, default=default_cache_dir(),
         help="where the simulated default data set is kept (env LENSTUNE_CACHE)")
     return parser
@@ -134,9 +143,10 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
         reduction_factor=args.reduction_factor, asha=args.asha, precision=args.precision,
         optuna_storage=args.optuna_storage,
-        address=args.address, dashboard=not args.no_dashboard, cache_dir=args.cache_dir,
-        weights_dir=args.weights_dir, refit_epochs=args.refit_epochs,
-        **(defaults | sizes),
+        address=args.address, dashboard=not args.no_dashboard, verbose=args.verbose,
+        mlflow=args.mlflow and tracking_uri(args.mlflow),
+        cache_dir=args.cache_dir,
+        weights_dir=args.weights_dir, **(defaults | sizes),
     )
 
 
@@ -170,7 +180,8 @@ def manifest_settings(cfg: SearchConfig) -> dict:
 
 # Flags a resumed search takes anew; the rest are the saved search's. --preset only sets the
 # defaults of the size flags, which the saved sizes replace.
-TAKEN_ANEW_ON_RESUME = {"task", "name", "resume", "storage", "address", "no_dashboard", "preset"}
+TAKEN_ANEW_ON_RESUME = {"task", "name", "resume", "storage", "address", "no_dashboard", "preset",
+                        "verbose"}
 
 
 def _flag_text(value) -> str:
@@ -193,6 +204,12 @@ def check_resume_flags(manifest: dict, given: dict) -> None:
     for dest, value in given.items():
         if dest in TAKEN_ANEW_ON_RESUME or _same_setting(value, saved.get(dest)):
             continue
+        if dest == "num_samples" and value > saved[dest]:
+            continue  # more trials: the search is extended
+        if dest == "num_samples":
+            raise UserError(f"--resume: {manifest['name']} has --num-samples {saved[dest]}; a "
+                            f"search can be given more trials, not fewer: drop --num-samples, "
+                            f"or give more than {saved[dest]}")
         flag = "--" + dest.replace("_", "-")
         was = _flag_text(saved[dest]) if saved.get(dest) is not None else (
             "the simulated default" if dest == "data" else "its default")
@@ -225,7 +242,8 @@ def resumed_config(cfg: SearchConfig, given: dict | None = None) -> SearchConfig
               "weights_dir": saved["weights_dir"] and Path(saved["weights_dir"]),
               "lr_range": tuple(saved["lr_range"]), "resume": True, "address": cfg.address,
               "models": saved.get("models") and tuple(saved["models"]),
-              "dashboard": cfg.dashboard}
+              "dashboard": cfg.dashboard, "verbose": cfg.verbose,
+              "num_samples": max(saved["num_samples"], (given or {}).get("num_samples", 0))}
     return SearchConfig(**saved)
 
 
@@ -263,6 +281,16 @@ def write_manifest(cfg: SearchConfig, data: PreparedData, study_url: str | None)
     storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
 
 
+def extend_manifest(cfg: SearchConfig) -> None:
+    """Record a resumed search's trial count (more than it was saved with, if extended)."""
+    manifest = read_manifest(cfg.experiment_path)
+    if cfg.num_samples > manifest["num_samples"]:
+        print(f"--resume: {cfg.name} goes on to {cfg.num_samples} trials (it had "
+              f"{manifest['num_samples']})", flush=True)
+        manifest["num_samples"] = manifest["search"]["num_samples"] = cfg.num_samples
+        storage.write_text(f"{cfg.experiment_path}/{MANIFEST}", json.dumps(manifest, indent=2))
+
+
 def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_storage) -> None:
     """Run (or continue) the search on the Ray runtime already started (local or cfg.address)."""
     from cluster.runtime import (
@@ -271,7 +299,8 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
         check_storage_reachable,
         check_trial_fits,
     )
-    from search.tuner import build_trainable, build_tuner, restore_tuner
+    from search.extend import request
+    from search.tuner import build_trainable, build_tuner, restore_tuner, tune_output
 
     # Both before anything is written.
     check_storage_reachable(cfg.storage)
@@ -286,33 +315,47 @@ def fit(cfg: SearchConfig, data: PreparedData, study_url: str | None, study_stor
               file=sys.stderr, flush=True)
     trainable = build_trainable(cfg, data.split)
     if cfg.resume:
+        extend_manifest(cfg)
+        request(cfg.name, num_samples=cfg.num_samples)
         tuner = restore_tuner(cfg.experiment_path, trainable)
     else:
         write_manifest(cfg, data, study_url)
         if study_storage is None and study_url is not None:
             study_storage = open_study_storage(study_url)
-        tuner = build_tuner(cfg, trainable, cfg.storage, study_storage)
-    results = tuner.fit()
+        tuner = build_tuner(cfg, trainable, study_storage)
+    with tune_output(cfg.verbose):
+        results = tuner.fit()
     if cfg.refits and results.num_terminated + results.num_errors >= cfg.num_samples:
         fit_refit(cfg, trainable)
 
 
 def fit_refit(cfg: SearchConfig, trainable) -> None:
     """Train the search's winners again (or continue their interrupted refit)."""
-    from search.refit import build_refit_tuner, has_refit, refit_path, refit_trial_configs
+    from search.extend import request
+    from search.refit import (
+        build_refit_tuner,
+        has_refit,
+        refit_key,
+        refit_path,
+        refit_trial_configs,
+    )
     from search.report import search_winners
-    from search.tuner import restore_tuner
+    from search.tuner import restore_tuner, tune_output
 
+    winners = search_winners(cfg.experiment_path, cfg.refit_top)
     if has_refit(cfg.experiment_path):
+        # A search extended since its refit may have new winners: the refit takes them on.
+        request(refit_key(cfg.name), configs=refit_trial_configs(cfg, winners))
         tuner = restore_tuner(refit_path(cfg.experiment_path), trainable)
     else:
-        configs = refit_trial_configs(cfg, search_winners(cfg.experiment_path, cfg.refit_top))
+        configs = refit_trial_configs(cfg, winners)
         if not configs:
             return
         print(f"refit: the search's best {len(configs) // cfg.refit_seeds} configuration(s), "
               f"{cfg.refit_seeds} fresh seed(s) each, {cfg.refit_length} epochs", flush=True)
         tuner = build_refit_tuner(cfg, trainable, configs)
-    tuner.fit()
+    with tune_output(cfg.verbose):
+        tuner.fit()
 
 
 @contextmanager
@@ -347,6 +390,12 @@ def report_while_stopping(experiment: str, stop) -> Report:
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     storage.check_writable(cfg.storage)
+    if cfg.mlflow:
+        check_available(cfg.mlflow)
+    if cfg.address:
+        from cluster.auth import prepare_to_join
+
+        prepare_to_join(cfg.address)  # a token the cluster refuses is said now, not after data
     check_experiment_folder(cfg)
     if cfg.resume:
         cfg = resumed_config(cfg, given_flags(argv))
@@ -362,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         study_url = cfg.optuna_storage or default_study_url(cfg.experiment_path)
         dashboard = start_ray(cfg.address, dashboard=cfg.dashboard)
         if dashboard:
-            print(f"Ray dashboard: http://{dashboard}", flush=True)
+            print(f"Ray dashboard: http://{dashboard} ({DASHBOARD_TOKEN})", flush=True)
         try:
             fit(cfg, data, study_url, study_storage)
         except BaseException:
@@ -373,12 +422,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ninterrupted; continue with: python -m search.run --task {cfg.task} "
               f"--storage {cfg.storage} --name {cfg.name} --resume", file=sys.stderr)
         return INTERRUPTED
+    best = Path(cfg.experiment_path) / "best" / "metrics.json"
+    if cfg.mlflow and not cfg.is_uri and best.is_file():
+        log_best_model(cfg.mlflow, cfg.name, json.loads(best.read_text())["trial"], best.parent)
     print()
     print(report.markdown)
     print(f"Results:     {cfg.experiment_path} (leaderboard.md, best_config.json, best/)")
     print(f"TensorBoard: tensorboard --logdir {cfg.experiment_path}")
     if dashboard:
-        print(f"Ray dashboard (live while a search runs): http://{dashboard}")
+        print(f"Ray dashboard (live while a search runs): http://{dashboard} "
+              f"({DASHBOARD_TOKEN})")
     if report.unfinished:
         print(f"{report.unfinished} trial(s) unfinished; continue with: python -m search.run "
               f"--task {cfg.task} --storage {cfg.storage} --name {cfg.name} --resume",

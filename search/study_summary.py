@@ -13,18 +13,25 @@ import matplotlib.pyplot as plt  # noqa: E402
 import optuna  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+MIN_COMPLETE = 5
+"""Complete trials before importances are worth printing: fANOVA's forest over two trials
+rated "model 0.586, blocks 0.414" from a single difference."""
+
+
+def complete_trials(study: optuna.Study | None) -> int:
+    if study is None:
+        return 0
+    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
 
 def param_importances(study: optuna.Study | None) -> dict[str, float] | None:
-    """fANOVA importances over the finished trials; None while fewer than two have finished,
-    {} when fANOVA cannot rate them.
+    """fANOVA importances over the complete trials; None while fewer than MIN_COMPLETE have
+    completed, {} when fANOVA cannot rate them.
 
     Only the parameters every finished trial has (the shared part of a conditional space)
     are rated, as Optuna's evaluators require.
     """
-    if study is None:
-        return None
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if len(complete) < 2:
+    if complete_trials(study) < MIN_COMPLETE:
         return None
     try:
         with warnings.catch_warnings():
@@ -39,10 +46,10 @@ def param_importances(study: optuna.Study | None) -> dict[str, float] | None:
         return {}
 
 
-def importance_markdown(importances: dict[str, float] | None) -> str:
+def importance_markdown(importances: dict[str, float] | None, complete: int) -> str:
     if importances is None:
-        return ("## What mattered\n\nNot enough finished trials yet for hyperparameter "
-                "importances (at least two complete ones).\n")
+        return (f"## What mattered\n\nHyperparameter importances need {MIN_COMPLETE} complete "
+                f"trials; this search has {complete}.\n")
     if not importances:
         return ("## What mattered\n\nOptuna's fANOVA could not rate these trials' "
                 "hyperparameters (all scored alike, or values outside the space).\n")

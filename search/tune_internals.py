@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 CHECKED_AGAINST = {"ray": "2.60.0", "optuna": "5.0.0"}
 
-__all__ = ["CHECKED_AGAINST", "CheckpointManager", "HELD_DECISIONS", "RESTORE_FROM_REMOTE",
-           "TrainingResult", "TrainingRunMetadata", "asha_rungs", "checkpoint_results",
+__all__ = ["CHECKED_AGAINST", "CheckpointManager", "HELD_DECISIONS", "QUIET_TRIAL_LOGGERS",
+           "RESTORE_FROM_REMOTE", "TrainingResult", "TrainingRunMetadata", "asha_rungs",
+           "checkpoint_results",
            "completed_trials", "find_newest_experiment_checkpoint", "frozen_trial_id",
            "latest_checkpoint_result", "live_trial_id", "mark_trial_to_checkpoint", "optuna_study",
            "optuna_trials", "set_asha_rungs", "set_checkpoint_results"]
@@ -32,6 +33,10 @@ __all__ = ["CHECKED_AGAINST", "CheckpointManager", "HELD_DECISIONS", "RESTORE_FR
 HELD_DECISIONS = ("_cached_trial_decisions", "_queued_trial_decisions")
 """TuneController's decisions awaiting a trial's save, by trial id, saved with its state in
 `runner_data` (search.checkpoint_repair drops those of a dead run)."""
+
+QUIET_TRIAL_LOGGERS = ("ray.train._internal.storage",)
+"""Loggers of a trial worker whose INFO lines are noise on a search's console ("Checkpoint
+successfully created at ..." for every trial and epoch)."""
 
 RESTORE_FROM_REMOTE = "_restore_from_remote"
 """The method of Ray's result-file loggers that copies a trial's file back from storage when

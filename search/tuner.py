@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 from ray import tune
 from ray.tune.schedulers import TrialScheduler
@@ -10,11 +11,14 @@ from ray.tune.schedulers import TrialScheduler
 from cluster import runtime
 from search.checkpoint_repair import repair_saved_state
 from search.config import SearchConfig
+from search.console import SearchConsole
+from search.extend import ExtendableSearch
 from search.interrupt import InterruptBetweenSaves
 from search.optuna_searcher import PruningAwareOptunaSearch, tpe_sampler
 from search.promotion_asha import PauseAwareLimiter, PromotionASHA
 from search.result_files import CsvResults, JsonResults
 from search.resumable_asha import ResumableASHA
+from search.tune_internals import QUIET_TRIAL_LOGGERS
 from tasks import get_task
 from trainables.tune_adapter import run_trial
 
@@ -27,6 +31,7 @@ os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 # 0.35 s in a whole 48-epoch search. Tune's warning for a slow snapshot (30 s) stays on.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
+NEW_OUTPUT = "RAY_AIR_NEW_OUTPUT"
 CHECKPOINTS_KEPT = 2
 MAX_FAILURES = 3
 """A crashed trial is retried this many times, from its last checkpoint (a dead node can cost
@@ -44,11 +49,15 @@ def build_trainable(cfg: SearchConfig, data, trial_fn=run_trial,
     and read by every trial on every node, and with the trial's resources; its trials train
     `max_epochs` (default: the search's) unless stopped. The task's config class and fit travel
     with it (by reference: a trial worker imports that loop, and no other)."""
+    from search.refit import RUN_KEYS  # the refit's module builds on this one
+
     task = get_task(cfg.task)
     settings = {"task": cfg.task, "trial_config": task.trial_config, "fit": task.fit,
                 "max_epochs": max_epochs or cfg.max_epochs, "seed": cfg.seed,
                 "cpus_per_trial": cfg.cpus_per_trial, "gpus_per_trial": cfg.gpus_per_trial,
-                "trial_constants": task.trial_constants(cfg)}
+                "trial_constants": task.trial_constants(cfg),
+                "quiet_loggers": () if cfg.verbose else QUIET_TRIAL_LOGGERS,
+                "not_hparams": RUN_KEYS}
     trainable = tune.with_parameters(trial_fn, data=data, settings=settings)
     return tune.with_resources(trainable, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial})
 
@@ -82,22 +91,45 @@ def asha_scheduler(task: str, max_epochs: int, grace_epochs: int, reduction_fact
     )
 
 
-def run_config(task: str, name: str, storage: str) -> tune.RunConfig:
-    """Where a run's trials write, what they keep, how they are retried: the same for the
-    search and the refit of its winners."""
-    the_task = get_task(task)
+def run_config(cfg: SearchConfig, phase: str, trials: int, max_epochs: int) -> tune.RunConfig:
+    """Where a run's trials write (the search in STORAGE/NAME, its refit in NAME/refit), what
+    they keep, how they are retried, what the console shows and MLflow logs of them."""
+    the_task = get_task(cfg.task)
+    console = SearchConsole(phase, the_task.metric, the_task.mode, trials,
+                            the_task.space.net_of, max_epochs)
+    callbacks = [JsonResults(), CsvResults(), InterruptBetweenSaves()]
+    if cfg.mlflow:
+        from search.mlflow_log import trial_runs
+
+        callbacks.append(trial_runs(cfg.mlflow, cfg.name, phase))
     return tune.RunConfig(
-        name=name,
-        storage_path=storage,
+        name=cfg.name if phase == "search" else phase,
+        storage_path=cfg.storage if phase == "search" else cfg.experiment_path,
         checkpoint_config=tune.CheckpointConfig(
             num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute=the_task.metric,
             checkpoint_score_order=the_task.mode,
         ),
         failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
         sync_config=tune.SyncConfig(sync_artifacts=True),
-        callbacks=[JsonResults(), CsvResults(), InterruptBetweenSaves()],
+        callbacks=callbacks,
+        progress_reporter=console,
         verbose=1,
     )
+
+
+@contextmanager
+def tune_output(verbose: bool):
+    """Tune's own console output (its new output engine) with `verbose`, else lenstune's
+    SearchConsole, which Tune uses only with its legacy engine."""
+    before = os.environ.get(NEW_OUTPUT)
+    os.environ[NEW_OUTPUT] = "1" if verbose else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[NEW_OUTPUT]
+        else:
+            os.environ[NEW_OUTPUT] = before
 
 
 def reuse_actors() -> bool:
@@ -108,20 +140,20 @@ def reuse_actors() -> bool:
     return runtime.runtime_started_in_this_process()
 
 
-def build_tuner(cfg: SearchConfig, trainable, storage: str, study_storage=None) -> tune.Tuner:
+def build_tuner(cfg: SearchConfig, trainable, study_storage=None) -> tune.Tuner:
     scheduler = asha_scheduler(cfg.task, cfg.max_epochs, cfg.grace_epochs,
                                cfg.reduction_factor, cfg.asha)
     # In place of Tune's max_concurrent_trials, whose limiter counts paused trials as running
     # (the same limiter while no trial pauses).
-    searcher = PauseAwareLimiter(build_searcher(cfg, study_storage),
-                                 max_concurrent=cfg.concurrency)
+    searcher = ExtendableSearch(PauseAwareLimiter(build_searcher(cfg, study_storage),
+                                                  max_concurrent=cfg.concurrency), key=cfg.name)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher, scheduler=scheduler, num_samples=cfg.num_samples,
             reuse_actors=reuse_actors(), trial_dirname_creator=trial_dirname,
         ),
-        run_config=run_config(cfg.task, cfg.name, storage),
+        run_config=run_config(cfg, "search", cfg.num_samples, cfg.max_epochs),
     )
 
 

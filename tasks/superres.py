@@ -21,7 +21,7 @@ class Superres(Task):
                           "adv_weight")
     leaderboard_metrics = ("val_mse", "val_psnr", "val_ssim")
     counts = "pairs"
-    presets = {"laptop": {"sim_count": 600, "image_size": None},
+    presets = {"laptop": {"sim_count": 600, "image_size": None, "refit_epochs": 16},
                "cluster": {"sim_count": 10000, "image_size": None}}
 
     def read(self, folder, val_fraction, seed, image_size):
@@ -46,7 +46,7 @@ class Superres(Task):
     def outputs(self, out):
         return out.clamp(0, 1)
 
-    def evaluate(self, net, spec, data, split, out, device):
+    def evaluate(self, net, spec, data, split, out, device, tta=False):
         import torch
         from torchvision.utils import save_image
 
@@ -59,15 +59,16 @@ class Superres(Task):
         if split is not None:
             pairs = split_sr_pairs(pairs, *split).val
         lr, hr = torch.as_tensor(pairs.lr), torch.as_tensor(pairs.hr)
-        sr = torch.as_tensor(run_batched(net, lr, self.outputs, device=device, progress=True))
+        sr = torch.as_tensor(run_batched(net, lr, self.outputs, device=device, progress=True,
+                                         tta=tta, images=True))
         scores = {k: v / len(lr) for k, v in sr_scores(sr, hr).items()}
-        metrics = {"count": len(lr), **{f"model_{k}": v for k, v in scores.items()},
+        metrics = {"count": len(lr), "tta": tta, **{f"model_{k}": v for k, v in scores.items()},
                    **{k.replace("val_", "bicubic_"): v
                       for k, v in bicubic_baseline(pairs.lr, pairs.hr).items()}}
         save_image(sample_grid(net.cpu(), lr, hr), out / "samples.png")
         return metrics
 
-    def predict(self, net, spec, files, images, out, device, batch_size):
+    def predict(self, net, spec, files, images, out, device, batch_size, tta=False):
         """One <name>.npy (float32, [0, 1]) and a <name>.png preview per input image."""
         import torch
         from PIL import Image
@@ -87,7 +88,7 @@ class Superres(Task):
         for group in by_shape.values():
             x = torch.as_tensor(np.stack([image for _, image in group])[:, None])
             sr = run_batched(net, x, self.outputs, batch_size, device,
-                             progress=len(files) > 256)
+                             progress=len(files) > 256, tta=tta, images=True)
             for (file, _), image in zip(group, sr[:, 0]):
                 np.save(out / f"{names[file]}.npy", image.astype(np.float32))
                 Image.fromarray(np.round(image * 255).astype(np.uint8)).save(

@@ -92,6 +92,10 @@ class Task:
         """The define-by-run space of this search: space(trial) -> constants."""
         return partial(self.space.space, **self.space_options(cfg))
 
+    def refit_constants(self) -> dict:
+        """What a refit trial's config adds to the searched one (e.g. extra validation)."""
+        return {}
+
     def trial_constants(self, cfg) -> dict:
         """Fields of every trial's config that the command line sets, not the space."""
         return {"task": self.name, "precision": cfg.precision}
@@ -125,12 +129,13 @@ class Task:
         return out
 
     def evaluate(self, net, spec: dict, data: Path, split: tuple | None, out: Path,
-                 device: str) -> dict:
+                 device: str, tta: bool = False) -> dict:
         """Metrics of `net` on the data set in `data` (only its validation split of
-        (val_fraction, seed) when `split` is given); figures written into `out`."""
+        (val_fraction, seed) when `split` is given); figures written into `out`. `tta`
+        averages the net's outputs over each image's 8 quarter turns and flips."""
         raise UserError(f"task {self.name} has no evaluation")
 
     def predict(self, net, spec: dict, files: list[Path], images: list, out: Path, device: str,
-                batch_size: int) -> Path:
+                batch_size: int, tta: bool = False) -> Path:
         """Predictions for `images` (read from `files`) written into `out`; where they went."""
         raise UserError(f"task {self.name} has no prediction")

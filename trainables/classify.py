@@ -27,6 +27,7 @@ from trainables.class_metrics import (
 )
 from trainables.data.class_images import ClassSplit
 from trainables.epochs import DivergenceGuard, Report, Trial, Validation, fit_epochs
+from trainables.inference import with_tta
 from trainables.models.classifiers import FAMILIES, build_classifier
 from trainables.models.layout import batch_layout
 from trainables.precision import autocast
@@ -57,6 +58,8 @@ class ClassifyTrialConfig(TrialConfig):
     """Random flips and quarter turns of each training image (lensing has no orientation)."""
     weights_dir: str | None = None
     """Folder of local ImageNet weights (<model>.pth); default $LENSTUNE_WEIGHTS or the cache."""
+    tta: bool = False
+    """Also validate with test-time augmentation (val_acc_tta, val_auc_tta): 8x the validation."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -128,28 +131,43 @@ def train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen,
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 128,
-                  precision: str = "fp32") -> torch.Tensor:
+                  precision: str = "fp32", tta: bool = False) -> torch.Tensor:
+    """Class probabilities; with `tta`, averaged over each image's 8 quarter turns and flips."""
     model.eval()
+
+    def probabilities(batch: torch.Tensor) -> torch.Tensor:
+        with autocast(x.device, precision):
+            logits = model(batch)
+        return F.softmax(logits.float(), 1)
+
     probs = []
     for i in range(0, len(x), batch_size):
-        with autocast(x.device, precision):
-            logits = model(x[i:i + batch_size])
-        probs.append(F.softmax(logits.float(), 1))
+        batch = x[i:i + batch_size]
+        probs.append(with_tta(lambda b: b, batch, probabilities, images=False) if tta
+                     else probabilities(batch))
     return torch.cat(probs)
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             precision: str = "fp32") -> tuple[dict, np.ndarray]:
-    """Validation loss, accuracy and macro ROC AUC; also the probabilities."""
+             precision: str = "fp32", tta: bool = False) -> tuple[dict, np.ndarray]:
+    """Validation loss, accuracy and macro ROC AUC; also the probabilities. With `tta`, also
+    accuracy and AUC of the probabilities averaged over the 8 symmetries (val_acc_tta,
+    val_auc_tta); the plain ones stay the search's metric."""
     probs = predict_proba(model, x, precision=precision)
     loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), y).item()
     p, labels = probs.cpu().numpy(), y.cpu().numpy()
-    return {"val_loss": loss, "val_acc": accuracy(labels, p), "val_auc": macro_auc(labels, p)}, p
+    metrics = {"val_loss": loss, "val_acc": accuracy(labels, p), "val_auc": macro_auc(labels, p)}
+    if tta:
+        averaged = predict_proba(model, x, precision=precision, tta=True).cpu().numpy()
+        metrics |= {"val_acc_tta": accuracy(labels, averaged),
+                    "val_auc_tta": macro_auc(labels, averaged)}
+    return metrics, p
 
 
 def fit(cfg: ClassifyTrialConfig, data: ClassSplit, report: Report, state: dict | None = None,
-        logdir: str | Path | None = None) -> dict[str, float]:
+        logdir: str | Path | None = None,
+        hparams: dict | None = None) -> dict[str, float]:
     """Train on data.train, validate on data.val each epoch, report metrics and a state."""
     x_train, y_train, x_val, y_val = _tensors(data, cfg.device)
     classes = list(data.train.classes)
@@ -163,7 +181,7 @@ def fit(cfg: ClassifyTrialConfig, data: ClassSplit, report: Report, state: dict 
             return train_one_epoch(model, x_train, y_train, cfg, optimizer, scheduler, gen, guard)
 
         def validate(net: nn.Module) -> Validation:
-            metrics, probs = evaluate(net, x_val, y_val, cfg.precision)
+            metrics, probs = evaluate(net, x_val, y_val, cfg.precision, cfg.tta)
             summary = evaluation_summary(y_val.cpu().numpy(), probs, classes)
 
             def draw(log, epoch: int) -> None:
@@ -176,4 +194,4 @@ def fit(cfg: ClassifyTrialConfig, data: ClassSplit, report: Report, state: dict 
 
         return Trial(model, len(x_train), train, validate, cfg.net_spec(data))
 
-    return fit_epochs(cfg, start, report, METRIC_TAGS, state, logdir)
+    return fit_epochs(cfg, start, report, METRIC_TAGS, state, logdir, hparams)

@@ -101,13 +101,15 @@ def resume(state: dict | None, model: nn.Module, optimizer, scheduler,
 
 def fit_epochs(cfg: TrialConfig, start: Callable[[bool], Trial], report: Report,
                metric_tags: list[str], state: dict | None = None,
-               logdir: str | Path | None = None) -> dict[str, float]:
+               logdir: str | Path | None = None,
+               hparams: dict | None = None) -> dict[str, float]:
     """Train for cfg.max_epochs (from after `state`'s epoch when resuming), validating,
     logging and reporting after each epoch; returns the last metrics.
 
     `start(resuming)` builds the task's net and data after the seed is set. A diverged epoch
     ends the trial: its last good metrics are reported once more, flagged, with no state.
-    `metric_tags` are the TensorBoard tags of the reported metrics ("val/psnr" is val_psnr).
+    `metric_tags` are the TensorBoard tags of the reported metrics ("val/psnr" is val_psnr);
+    `hparams` what TensorBoard's HParams tab shows of the trial (default: its whole config).
     """
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -119,7 +121,8 @@ def fit_epochs(cfg: TrialConfig, start: Callable[[bool], Trial], report: Report,
     first_epoch = resume(state, model, optimizer, scheduler, gen)
     if state is not None:
         trial.load_extra_state(state["extra"])
-    log = TrialLog(logdir, asdict(cfg), metric_tags) if logdir is not None else None
+    log = (TrialLog(logdir, asdict(cfg) if hparams is None else hparams, metric_tags)
+           if logdir is not None else None)
     metrics: dict[str, float] = {}
     try:
         for epoch in range(first_epoch, cfg.max_epochs + 1):

@@ -12,6 +12,33 @@ from tqdm import tqdm
 
 from trainables.errors import UserError
 
+SYMMETRIES = 8
+"""The quarter turns and flips of a square image (the dihedral group D4)."""
+
+
+def symmetry(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th of the 8 quarter turns and flips of a batch of images (k = 0: as it is)."""
+    x = torch.rot90(x, k % 4, (-2, -1))
+    return x.flip(-1) if k >= 4 else x
+
+
+def undo_symmetry(x: torch.Tensor, k: int) -> torch.Tensor:
+    """symmetry(x, k) undone."""
+    x = x.flip(-1) if k >= 4 else x
+    return torch.rot90(x, -(k % 4), (-2, -1))
+
+
+def with_tta(net: nn.Module, x: torch.Tensor,
+             outputs: Callable[[torch.Tensor], torch.Tensor], images: bool) -> torch.Tensor:
+    """Test-time augmentation: `outputs` of the net averaged over the 8 symmetries of x (a
+    net's image output turned back first). Lensing has no preferred orientation."""
+    total = None
+    for k in range(SYMMETRIES):
+        out = outputs(net(symmetry(x, k)))
+        out = undo_symmetry(out, k) if images else out
+        total = out if total is None else total + out
+    return total / SYMMETRIES
+
 
 def best_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -32,12 +59,16 @@ def prepare_classify_inputs(spec: dict, x: np.ndarray, name: str = "input") -> t
 
 @torch.no_grad()
 def run_batched(net: nn.Module, x: torch.Tensor, outputs: Callable[[torch.Tensor], torch.Tensor],
-                batch_size: int = 64, device: str = "cpu", progress: bool = False) -> np.ndarray:
+                batch_size: int = 64, device: str = "cpu", progress: bool = False,
+                tta: bool = False, images: bool = False) -> np.ndarray:
     """`outputs` (the task's: class probabilities, or images clamped to [0, 1]) of the net's
-    output for every image of x, in batches."""
+    output for every image of x, in batches; with `tta`, averaged over the images' 8
+    symmetries (`images`: the output is an image, turned back before averaging)."""
     net = net.to(device).eval()
     results = []
     for start in tqdm(range(0, len(x), batch_size), desc="predicting", unit="batch",
                       disable=not progress):
-        results.append(outputs(net(x[start:start + batch_size].to(device))).cpu())
+        batch = x[start:start + batch_size].to(device)
+        out = with_tta(net, batch, outputs, images) if tta else outputs(net(batch))
+        results.append(out.cpu())
     return torch.cat(results).numpy()

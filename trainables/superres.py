@@ -221,7 +221,8 @@ def image_grid(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor) -> torch.Te
 
 
 def fit(cfg: SRTrialConfig, data: SRSplit, report: Report, state: dict | None = None,
-        logdir: str | Path | None = None) -> dict[str, float]:
+        logdir: str | Path | None = None,
+        hparams: dict | None = None) -> dict[str, float]:
     """Train cfg's net on data.train, validate on data.val each epoch, and report.
 
     `state` (as passed to an earlier report) resumes after its epoch. Returns the last metrics.
@@ -255,4 +256,4 @@ def fit(cfg: SRTrialConfig, data: SRSplit, report: Report, state: dict | None = 
             load_extra_state=lambda extra: adversary and adversary.load_state_dict(
                 extra["adversary"]))
 
-    return fit_epochs(cfg, start, report, METRIC_TAGS, state, logdir)
+    return fit_epochs(cfg, start, report, METRIC_TAGS, state, logdir, hparams)

@@ -8,6 +8,7 @@ together with the data set, which Ray then holds once per node in its object sto
 
 from __future__ import annotations
 
+import logging
 import tempfile
 
 import ray
@@ -40,8 +41,8 @@ def run_trial(config: dict, data, settings: dict) -> None:
         "threads": max(1, int(settings["cpus_per_trial"])), "device": device, **constants,
     })
     node_id = ray.get_runtime_context().get_node_id()
-    print(f"trial {tune.get_context().get_trial_id()} trains on {device} on node {node_id[:12]}",
-          flush=True)
+    for name in settings.get("quiet_loggers", ()):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     state = None
     checkpoint = tune.get_checkpoint()
@@ -58,4 +59,7 @@ def run_trial(config: dict, data, settings: dict) -> None:
             save_checkpoint(folder, epoch_state)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
-    settings["fit"](cfg, data, report, state=state, logdir=tune.get_context().get_trial_dir())
+    # TensorBoard's HParams tab: what the search chose for this trial (its branch of the space).
+    hparams = {k: v for k, v in config.items() if k not in settings.get("not_hparams", ())}
+    settings["fit"](cfg, data, report, state=state, logdir=tune.get_context().get_trial_dir(),
+                    hparams=hparams)

@@ -92,6 +92,28 @@ def test_cli_up_and_down_stops_only_its_own_processes(tmp_path):
             capture_output=True, text=True, env=env, timeout=120)
         assert joined.returncode == 0, joined.stderr
         assert "trials wait until an autoscaler adds one" in joined.stderr
+        address = started.stdout.strip()
+        # Joining needs nothing set by hand: token authentication is turned on, the token found.
+        plain = {k: v for k, v in env.items() if not k.startswith("RAY_AUTH")}
+        joined = subprocess.run(
+            [sys.executable, "-c", "from cluster.runtime import start_ray, stop_ray; "
+             f"start_ray({address!r}); stop_ray()"],
+            capture_output=True, text=True, env=plain, timeout=120)
+        assert joined.returncode == 0, joined.stderr
+        # A token the cluster refuses, or none at all, is one line and exit 2, within seconds.
+        (tmp_path / "home").mkdir()
+        for extra, said in (({"RAY_AUTH_TOKEN": "not-this-clusters"}, "refuses this Ray "
+                             "authentication token; set RAY_AUTH_TOKEN"),
+                            ({"HOME": str(tmp_path / "home")}, "no Ray authentication token "
+                             "here; set RAY_AUTH_TOKEN")):
+            start = time.time()
+            refused = subprocess.run(
+                [sys.executable, "-m", "search.run", "--task", "superres", "--address", address,
+                 "--storage", str(tmp_path / "res")],
+                capture_output=True, text=True, env=plain | extra, timeout=120)
+            assert time.time() - start < 10, refused.stderr
+            errors = refused.stderr.strip().splitlines()
+            assert refused.returncode == 2 and len(errors) == 1 and said in errors[0], errors
         again = subprocess.run([*run, "up", "--state", str(state)], capture_output=True,
                                text=True, env=env, timeout=60)
         assert again.returncode == 2 and "already recorded" in again.stderr

@@ -58,7 +58,7 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
     split = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0)
     start_ray(None, dashboard=False)
     try:
-        results = build_tuner(cfg, build_trainable(cfg, split, flaky), cfg.storage).fit()
+        results = build_tuner(cfg, build_trainable(cfg, split, flaky)).fit()
     finally:
         stop_ray()
     assert marker.exists(), "the crash was never injected"
@@ -93,7 +93,7 @@ def test_a_search_stopped_after_tune_deleted_a_checkpoint_its_state_names_resume
     experiment = tmp_path / "gone"
     start_ray(None, dashboard=False)
     try:
-        first = build_tuner(cfg, build_trainable(cfg, split, dies_at_epoch_4), cfg.storage).fit()
+        first = build_tuner(cfg, build_trainable(cfg, split, dies_at_epoch_4)).fit()
         assert first.errors
         (trial,) = experiment.glob("trial_*")
         checkpoints = sorted(trial.glob("checkpoint_*"))

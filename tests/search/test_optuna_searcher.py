@@ -5,7 +5,12 @@ import pytest
 
 from search.config import SearchConfig
 from search.study import open_study_storage
-from search.study_summary import best_so_far, importance_markdown, param_importances
+from search.study_summary import (
+    best_so_far,
+    complete_trials,
+    importance_markdown,
+    param_importances,
+)
 from search.tuner import build_searcher
 from spaces.superres import WARM_START
 from trainables.errors import UserError
@@ -90,8 +95,17 @@ def test_importances_that_fanova_cannot_rate_leave_the_report_going():
         trial.suggest_float("base_lr", 1e-5, 1e-3, log=True)
         study.tell(trial, 30 + values.gauss(0, 0.1))
     assert param_importances(study) == {}
-    assert "could not rate" in importance_markdown({})
-    assert "Not enough finished trials" in importance_markdown(None)
+    assert "could not rate" in importance_markdown({}, 16)
+
+
+def test_importances_wait_for_five_complete_trials_and_say_how_many_there_are():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1), n_trials=4)
+    assert param_importances(study) is None
+    assert ("Hyperparameter importances need 5 complete trials; this search has 4"
+            in importance_markdown(None, complete_trials(study)))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1), n_trials=1)
+    assert set(param_importances(study)) == {"x", "y"}
 
 
 def test_best_so_far_tracks_the_mode():

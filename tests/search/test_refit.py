@@ -43,6 +43,9 @@ def test_each_winner_is_trained_with_fresh_seeds_for_the_refit_length():
                        {"model": "b", "seed": 4, "max_epochs": 9},
                        {"model": "b", "seed": 5, "max_epochs": 9}]
     assert SearchConfig(task="superres", name="x", max_epochs=6).refit_length == 6
+    # classify and anomaly refits also validate with test-time augmentation, to measure it
+    classify = SearchConfig(task="classify", name="x", refit_top=1, refit_seeds=1)
+    assert refit_trial_configs(classify, [{"model": "resnet18"}])[0]["tta"] is True
 
 
 def test_fixed_configs_are_suggested_in_order_once_and_survive_a_save(tmp_path):

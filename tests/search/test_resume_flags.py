@@ -45,9 +45,8 @@ def test_the_command_that_started_the_search_resumes_it(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--num-samples", "10"], "where --num-samples is 6, not 10: drop --num-samples"),
     (["--seed", "3"], "where --seed is 0, not 3"),
-    (["--lr-range", "1e-4", "1e-3"], "where --lr-range is 1e-05 0.001, not 0.0001 0.001"),
+    (["--lr-range", "1e-4", "1e-3"], "where --lr-range is 0.0001 0.003, not 0.0001 0.001"),
     (["--data", "elsewhere"], "where --data is the simulated default, not elsewhere"),
     (["--val-fraction", "0.2"], "where --val-fraction is its default, not 0.2"),
     (["--asha", "pause"], "where --asha is stop, not pause"),
@@ -57,6 +56,13 @@ def test_a_flag_the_saved_search_would_override_is_refused(tmp_path, flags, mess
     with pytest.raises(UserError, match="--resume continues run1 with its saved settings") as err:
         check_resume_flags(_manifest(tmp_path), _resume(*flags))
     assert message in str(err.value)
+
+
+def test_more_trials_extend_the_search_and_fewer_are_refused(tmp_path):
+    check_resume_flags(_manifest(tmp_path), _resume("--num-samples", "10"))
+    with pytest.raises(UserError, match="run1 has --num-samples 6; a search can be given more "
+                                        "trials, not fewer"):
+        check_resume_flags(_manifest(tmp_path), _resume("--num-samples", "4"))
 
 
 def test_the_manifest_keeps_the_data_folder_absolute(tmp_path, monkeypatch):

@@ -134,6 +134,25 @@ def test_each_trial_has_a_tensorboard_log_with_hparams(finished):
     assert "_hparams_/experiment" in events.summary_metadata
 
 
+def _hparams(log_dir: Path) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    events = EventAccumulator(str(log_dir)).Reload()
+    data = plugin_data_pb2.HParamsPluginData.FromString(
+        events.summary_metadata["_hparams_/session_start_info"].plugin_data.content)
+    return set(data.session_start_info.hparams)
+
+
+def test_hparams_hold_the_searched_parameters_of_the_trials_branch_and_nothing_else(finished):
+    _, experiment = finished
+    for trial in [*experiment.glob("trial_*"), *experiment.glob("refit/trial_*")]:
+        config = json.loads((trial / "params.json").read_text())
+        expected = set(config) - {"seed", "max_epochs"}
+        assert _hparams(trial) == expected
+        assert "adv_weight" not in expected and "channels_last" not in expected
+
+
 def test_report_rewrites_the_outputs(finished, capsys):
     _, experiment = finished
     (experiment / "leaderboard.md").unlink()
@@ -152,16 +171,37 @@ def test_reusing_the_name_is_refused_and_changes_nothing(finished, sr_data, caps
     assert (experiment / "leaderboard.csv").read_text() == before
 
 
-def test_resuming_with_more_trials_is_refused_not_ignored(finished, sr_data, capsys):
+def test_resuming_with_fewer_trials_is_refused_not_ignored(finished, sr_data, capsys):
     _, experiment = finished
     before = (experiment / "leaderboard.csv").read_text()
     code = run_main([*SEARCH, "--data", str(sr_data), "--storage", str(experiment.parent),
-                     "--name", "e2e", "--resume", "--num-samples", "8"])
+                     "--name", "e2e", "--resume", "--num-samples", "2"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
-    assert "--resume continues e2e with its saved settings" in err[0]
-    assert "where --num-samples is 4, not 8" in err[0]
+    assert "e2e has --num-samples 4; a search can be given more trials, not fewer" in err[0]
     assert (experiment / "leaderboard.csv").read_text() == before
+
+
+def test_a_finished_search_given_more_trials_goes_on_with_the_same_study(sr_data, tmp_path,
+                                                                         ray_runtime):
+    args = [*SEARCH, "--data", str(sr_data), "--storage", str(tmp_path), "--name", "more",
+            "--concurrency", "1", "--max-epochs", "2", "--grace-epochs", "2",
+            "--refit-top", "1", "--refit-epochs", "1"]
+    assert run_main([*args, "--num-samples", "2"]) == 0
+    experiment = tmp_path / "more"
+    before = _trial_epochs(experiment)
+    first_refit = {p.parent.name for p in experiment.glob("refit/trial_*/result.json")}
+    assert run_main([*args, "--num-samples", "4", "--resume"]) == 0
+    after = _trial_epochs(experiment)
+    assert len(after) == 4 and all(after[t] == n for t, n in before.items())
+    trials = sorted(_study(experiment, "more").trials, key=lambda t: t.number)
+    assert len(trials) == 4  # the same study: TPE saw the first two when it proposed the rest
+    assert json.loads((experiment / "lenstune.json").read_text())["num_samples"] == 4
+    searched = _searched(experiment)
+    assert len(searched) == 4 and all(r["status"] in ("complete", "stopped early")
+                                      for r in searched)
+    refits = {p.parent.name for p in experiment.glob("refit/trial_*/result.json")}
+    assert first_refit <= refits  # a new winner is refit too; the first refit is not run again
 
 
 def _trial_epochs(experiment: Path) -> dict[str, int]:

@@ -75,6 +75,35 @@ def test_evaluate_reproduces_the_search_validation_auc(searched, classify_data, 
     assert metrics["accuracy"] == pytest.approx(reported["val_acc"], abs=1e-6)
     assert (written / "roc.png").exists() and (written / "confusion.png").exists()
     assert "auc" in capsys.readouterr().out
+    assert json.loads((written / "evaluation.json").read_text())["tta"] is False
+
+
+def test_test_time_augmentation_averages_the_eight_symmetries(searched, classify_data,
+                                                              tmp_path):
+    import torch
+
+    from search.evaluate import main as evaluate_main
+    from search.predict import main as predict_main
+    from tasks import load_model
+    from trainables.data.image_files import load_image
+    from trainables.inference import prepare_classify_inputs, symmetry
+
+    storage, _ = searched
+    best = storage / "classify" / "best"
+    assert evaluate_main(["--model", str(best), "--data", str(classify_data), "--tta",
+                          "--out", str(tmp_path / "eval")]) == 0
+    assert json.loads((tmp_path / "eval" / "evaluation.json").read_text())["tta"] is True
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["tta"] is True
+    image = sorted((classify_data / "val" / "vort").glob("*.npy"))[0]
+    assert predict_main(["--model", str(best), "--input", str(image), "--tta", "--out",
+                         str(tmp_path / "pred")]) == 0
+    with open(tmp_path / "pred" / "predictions.csv") as f:
+        row = next(csv.DictReader(f))
+    net, spec = load_model(best)
+    x = prepare_classify_inputs(spec, load_image(image)[None, None])
+    with torch.no_grad():
+        mean = sum(torch.softmax(net(symmetry(x, k)), 1) for k in range(8))[0] / 8
+    assert float(row["p_vort"]) == pytest.approx(mean[2].item(), abs=1e-5)
 
 
 def test_predict_matches_calling_the_model_directly(searched, anomaly_data, tmp_path):

@@ -52,7 +52,7 @@ class Split:
     val: Images
 
 
-def fit(cfg, data, report, state=None, logdir=None):
+def fit(cfg, data, report, state=None, logdir=None, hparams=None):
     x, y = torch.as_tensor(data.train.x), torch.as_tensor(data.train.y)
     x_val, y_val = torch.as_tensor(data.val.x), torch.as_tensor(data.val.y)
     spec = {"task": cfg.task, "width": cfg.width}
@@ -84,7 +84,7 @@ def fit(cfg, data, report, state=None, logdir=None):
         return Trial(model, len(x), train, validate, spec)
 
     return fit_epochs(cfg, start, report, ["val/loss", "val/mse", "epoch", "diverged"], state,
-                      logdir)
+                      logdir, hparams)
 
 
 # ---- the space: what to try, and the reference configuration ----

@@ -35,6 +35,15 @@ def test_fit_reports_accuracy_auc_and_a_reloadable_checkpoint(classify_data, tmp
     assert again["val_loss"] == pytest.approx(metrics["val_loss"], abs=1e-5)
 
 
+def test_tta_validation_reports_the_averaged_metrics_beside_the_plain_ones(classify_data):
+    data = read_class_images(classify_data, 0.1, seed=0)
+    plain, averaged = [], []
+    fit(_config(max_epochs=1), data, lambda m, s: plain.append(m))
+    fit(_config(max_epochs=1, tta=True), data, lambda m, s: averaged.append(m))
+    assert "val_auc_tta" not in plain[0] and 0 <= averaged[0]["val_auc_tta"] <= 1
+    assert averaged[0]["val_auc"] == pytest.approx(plain[0]["val_auc"])  # the search's metric
+
+
 def test_anomaly_trains_two_classes(anomaly_data):
     data = read_class_images(anomaly_data, 0.25, seed=0)
     cfg = _config(task="anomaly", family="mobilevit", model="mobilevit_ref", max_epochs=1)

@@ -1,4 +1,5 @@
-"""Classifiers from timm with one input channel: ResNet, EfficientNet, MobileViT.
+"""Classifiers from timm with one input channel: ResNet, EfficientNet, MobileViT, MobileNetV3,
+and the rotation-equivariant ResNet-18s of models.equivariant, registered in timm.
 
 `mobilevit_ref` is the reference work's small MobileViT (transformer dims 32/48/64, channels
 32/32/48/96/96), registered in timm so that it is built like every other net.
@@ -19,6 +20,7 @@ from timm.models.mobilevit import _inverted_residual_block, _mobilevit_block
 from torch import nn
 
 from trainables.errors import UserError
+from trainables.models import equivariant  # noqa: F401  (registers c8_resnet18, d8_resnet18)
 from trainables.models.families import CLASSIFIERS, FAMILIES
 
 __all__ = ["CLASSIFIERS", "FAMILIES", "build_classifier", "pretrained_weights"]
@@ -37,6 +39,10 @@ _MOBILEVIT_REF = ByoModelCfg(
     stem_chs=16, stem_type="3x3", stem_pool="", downsample="", act_layer="silu",
     num_features=192,
 )
+
+
+NO_PRETRAINED = ("mobilevit_ref", "c8_resnet18", "d8_resnet18")
+"""Nets of lenstune's own, with no ImageNet weights anywhere."""
 
 
 @register_model
@@ -73,7 +79,7 @@ def pretrained_weights(name: str, weights_dir: str | Path | None = None) -> Path
             path = Path(folder) / f"{name}{suffix}"
             if path.is_file():
                 return path
-    return _cached_weights(name) if name != "mobilevit_ref" else None
+    return _cached_weights(name) if name not in NO_PRETRAINED else None
 
 
 def build_classifier(

@@ -19,6 +19,7 @@ import torch
 from bench.common import finish, parser, require_cuda
 from trainables import classify
 from trainables.cyclic_adam import cyclic_adam
+from trainables.epochs import DivergenceGuard
 from trainables.errors import UserError, exits_cleanly
 from trainables.models.classifiers import CLASSIFIERS, FAMILIES, build_classifier
 from trainables.models.layout import to_layout
@@ -50,7 +51,8 @@ def _steps(model_name: str, size: int, batch_size: int, steps: int, device: str)
             model, cfg, optimizer, scheduler = sides[channels_last]
             start = time.perf_counter()
             # Ends with the loss's .item(), which waits for a GPU.
-            classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen)
+            classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen,
+                                     DivergenceGuard())
             if step:
                 times[channels_last].append(time.perf_counter() - start)
     nchw, nhwc = (statistics.median(times[side]) for side in (False, True))

@@ -235,7 +235,8 @@ def classify_throughput(folder: Path, image_size: int | None, batch_size: int, e
                                            precision=precision)
         gen = torch.Generator().manual_seed(0)
         model, optimizer, scheduler = nets[name]
-        return lambda: classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen)
+        return lambda: classify.train_one_epoch(model, x, y, cfg, optimizer, scheduler, gen,
+                                                DivergenceGuard())
 
     loops = {name: ours(name) for name in _variants(device)}
     waits = _add_references(loops, nets, loader, F.cross_entropy, device)

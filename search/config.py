@@ -22,10 +22,10 @@ ends)."""
 PRESETS: dict[str, dict] = {
     "laptop": {"num_samples": 8, "max_epochs": 8, "grace_epochs": 4, "concurrency": 2,
                "cpus_per_trial": 1.0, "gpus_per_trial": 0.0, "refit_top": 2, "refit_seeds": 1,
-               "refit_epochs": None, "models": None},
+               "refit_epochs": None, "models": None, "asha": "pause"},
     "cluster": {"num_samples": 64, "max_epochs": 40, "grace_epochs": 8, "concurrency": 16,
                 "cpus_per_trial": 2.0, "gpus_per_trial": 0.25, "refit_top": 3,
-                "refit_seeds": 3, "refit_epochs": None, "models": None},
+                "refit_seeds": 3, "refit_epochs": None, "models": None, "asha": "pause"},
 }
 def preset_defaults(preset: str, task: str) -> dict:
     """The preset's defaults, with the task's own sizes (tasks/: data size, image size...)."""
@@ -71,7 +71,7 @@ class SearchConfig:
     """ASHA never stops a trial before this many epochs."""
     reduction_factor: int = 2
     """ASHA keeps the best 1/reduction_factor of the trials at each rung (grace * rf^k epochs)."""
-    asha: str = "stop"
+    asha: str = "pause"
     """stop: a trial outside the top 1/reduction_factor of its rung stops there (Ray's ASHA);
     pause: it waits there, and resumes if later arrivals make it top (ASHA as published)."""
     concurrency: int = 2

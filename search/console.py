@@ -56,10 +56,12 @@ class SearchConsole(ProgressReporter):
         self._start = time.monotonic()
 
     def should_report(self, trials: list[Trial], done: bool = False) -> bool:
+        """Whether a trial started, reported an epoch or ended since the last report (the end
+        of the run is no news by itself: its last change was shown)."""
         seen = tuple((t.trial_id, t.status, self._epochs(t)) for t in trials)
         changed = seen != self._seen
         self._seen = seen
-        return changed or done
+        return changed
 
     def _epochs(self, trial: Trial) -> int:
         return int((trial.last_result or {}).get("training_iteration", 0))

@@ -69,10 +69,10 @@ def build_parser() -> OneLineArgumentParser:
     add("--reduction-factor", type=int, default=2,
         help="ASHA keeps the best 1/N of the trials at each rung (rungs at grace * N^k epochs); "
              "3 or 4 stop more, sooner")
-    add("--asha", choices=ASHA_MODES, default="stop",
-        help="a trial outside its rung's top 1/N: stop it there (Ray's ASHA; a rung's first "
-             "arrivals always pass) or pause it there, resuming it from its checkpoint if later "
-             "arrivals make it top 1/N (ASHA as published; fewer epochs for small searches)")
+    add("--asha", choices=ASHA_MODES,
+        help="a trial outside its rung's top 1/N: pause it there, resuming it from its "
+             "checkpoint if later arrivals make it top 1/N (ASHA as published; the presets'), or "
+             "stop it there (Ray's ASHA, where a rung's first arrivals always pass)")
     add("--refit-top", type=int, help="after the search, train its best K configurations "
         "again from scratch to full length with fresh seeds (0: no refit)")
     add("--refit-epochs", type=int, help="epochs of each refit trial (default: --max-epochs)")
@@ -141,7 +141,7 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
         storage=storage.resolve_storage(args.storage), data=args.data,
         val_fraction=args.val_fraction, lr_range=tuple(args.lr_range),
         max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
-        reduction_factor=args.reduction_factor, asha=args.asha, precision=args.precision,
+        reduction_factor=args.reduction_factor, precision=args.precision,
         optuna_storage=args.optuna_storage,
         address=args.address, dashboard=not args.no_dashboard, verbose=args.verbose,
         mlflow=args.mlflow and tracking_uri(args.mlflow),

@@ -14,12 +14,13 @@ from spaces import classify as classify_space
 from tasks.task import Task
 from trainables.errors import UserError
 
-LAPTOP_CLASSIFIERS = ("resnet18", "efficientnet_b0", "mobilevit_ref", "mobilevit_xxs",
-                      "mobilenetv3_small_100", "mobilenetv3_large_100")
-"""The nets a laptop's search tries: those that train an epoch of the laptop data in under 40 s
-on one core (images/s at 64x64: ResNet-18 72, EfficientNet-B0 83, MobileNetV3 150-290, the
-MobileViTs 240; ResNet-34 38, EfficientNet-B2 48, the equivariant ResNet-18s 43, the larger
-nets slower still): a 10-minute search on 2 cores holds about 1000 core-seconds of training."""
+LAPTOP_CLASSIFIERS = ("resnet18", "mobilevit_ref", "mobilevit_xxs", "mobilenetv3_small_100",
+                      "mobilenetv3_large_100")
+"""The nets a laptop's search tries: those that learn the laptop data within a 10-minute search
+on 2 cores (about 1000 core-seconds of training). At 64x64 on one core ResNet-18 trains 72
+images/s, MobileNetV3 150-290, the small MobileViTs 240; ResNet-34 (38), EfficientNet-B2 (48),
+the equivariant ResNet-18s (43) and the larger nets are slower, and EfficientNet-B0 (83) reached
+only 0.61-0.76 AUC in 8 epochs where ResNet-18 reached 0.95 (docs/benchmarks.md, section 9)."""
 
 
 class ClassImagesTask(Task):

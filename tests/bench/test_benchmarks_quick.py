@@ -7,9 +7,10 @@ import json
 import pytest
 
 BENCHMARKS = ["simulator", "throughput", "search_overhead", "concurrency", "memory",
-              "search_efficiency", "versus_reference", "layouts", "learning_curves"]
+              "search_efficiency", "versus_reference", "layouts", "learning_curves", "families"]
 EXTRA = {"versus_reference": ["--task", "superres", "anomaly"],
-         "learning_curves": ["--task", "anomaly"]}
+         "learning_curves": ["--task", "anomaly"],
+         "families": ["--nets", "resnet18,mobilenetv3_small_100", "--families", "mobilenetv3"]}
 """versus_reference: one task of each data kind (pairs, class folders) is its every code path;
 the three tasks' searches, warm-start points included, are tested in tests/search."""
 

@@ -20,7 +20,7 @@ from cluster.local import (
 
 SEARCH = ["--task", "superres", "--num-samples", "4", "--max-epochs", "3", "--grace-epochs", "3",
           "--concurrency", "2", "--cpus-per-trial", "1", "--gpus-per-trial", "0.5",
-          "--no-dashboard", "--refit-top", "0"]
+          "--no-dashboard", "--refit-top", "0", "--asha", "stop"]
 
 
 @pytest.fixture

@@ -55,8 +55,11 @@ def test_it_reports_only_when_something_changed_and_keeps_a_log_short(monkeypatc
     console.report(one_more, False)
     # Into a file: an epoch adds the progress line only; a trial ending redraws the table.
     assert stream.getvalue().count("trial  net") == 1
-    console.report([_trial("a1", Trial.TERMINATED, 8, 35.0, 35.0)], True)
+    ended = [_trial("a1", Trial.TERMINATED, 8, 35.0, 35.0)]
+    assert console.should_report(ended)
+    console.report(ended, False)
     assert stream.getvalue().count("trial  net") == 2
+    assert not console.should_report(ended, done=True)  # the run's end repeats nothing
 
 
 def test_on_a_terminal_the_table_is_redrawn_in_place(monkeypatch):

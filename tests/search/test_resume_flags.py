@@ -49,7 +49,7 @@ def test_the_command_that_started_the_search_resumes_it(tmp_path, monkeypatch):
     (["--lr-range", "1e-4", "1e-3"], "where --lr-range is 0.0001 0.003, not 0.0001 0.001"),
     (["--data", "elsewhere"], "where --data is the simulated default, not elsewhere"),
     (["--val-fraction", "0.2"], "where --val-fraction is its default, not 0.2"),
-    (["--asha", "pause"], "where --asha is stop, not pause"),
+    (["--asha", "stop"], "where --asha is pause, not stop"),
     (["--optuna-storage", "sqlite:///y.db"], "where --optuna-storage is sqlite:///x/optuna.db"),
 ])
 def test_a_flag_the_saved_search_would_override_is_refused(tmp_path, flags, message):

@@ -22,7 +22,8 @@ from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs, write_simula
 from trainables.superres import evaluate
 
 SEARCH = ["--task", "superres", "--num-samples", "4", "--max-epochs", "3", "--grace-epochs", "1",
-          "--cpus-per-trial", "1", "--no-dashboard", "--seed", "0", "--refit-top", "0"]
+          "--cpus-per-trial", "1", "--no-dashboard", "--seed", "0", "--refit-top", "0",
+          "--asha", "stop"]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from search.run import main as run_main
 
 SEARCH = ["--num-samples", "4", "--max-epochs", "2", "--grace-epochs", "1", "--concurrency", "2",
-          "--cpus-per-trial", "1", "--no-dashboard", "--refit-top", "0"]
+          "--cpus-per-trial", "1", "--no-dashboard", "--refit-top", "0", "--asha", "stop"]
 
 
 def _rows(experiment):

@@ -1,6 +1,10 @@
 """`--mlflow URI`: every trial in an MLflow tracking store (a local folder or a server), through
 Ray Tune's MLflowLoggerCallback: its parameters, its metrics epoch by epoch, and the search's
-best model. MLflow is an optional extra (`pip install -e '.[mlflow]'`)."""
+best model. MLflow is an optional extra (`pip install -e '.[mlflow]'`).
+
+A folder holds a SQLite store (`mlflow.db`) and the artifacts (`artifacts/`): MLflow 3 refuses
+its plain-file store unless told to (it is in maintenance mode).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,36 @@ from pathlib import Path
 
 from trainables.errors import UserError
 
+STORE = "mlflow.db"
+ARTIFACTS = "artifacts"
+
 
 def tracking_uri(given: str) -> str:
-    """A URI MLflow takes: a scheme (http://, file:, sqlite:///...) as given, a folder as file:."""
+    """A URI MLflow takes: one with a scheme (http://, sqlite:///...) as given, a folder as the
+    SQLite store in it."""
     if "://" in given or given.startswith("file:"):
         return given
-    return Path(given).expanduser().resolve().as_uri()
+    return f"sqlite:///{Path(given).expanduser().resolve() / STORE}"
+
+
+def prepare_experiment(uri: str, experiment: str) -> None:
+    """The store's experiment, made now if new, with its artifacts beside a local store (MLflow
+    would put them in ./mlruns of wherever the command ran)."""
+    from mlflow.tracking import MlflowClient
+
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        if client.get_experiment_by_name(experiment) is not None:
+            return
+        location = None
+        if uri.startswith("sqlite:///"):
+            folder = Path(uri.removeprefix("sqlite:///")).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            location = (folder / ARTIFACTS).as_uri()
+        client.create_experiment(experiment, artifact_location=location)
+    except Exception as exc:  # MLflow raises many kinds: a bad URI, no server, no permission
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise UserError(f"--mlflow {uri}: cannot open the tracking store ({reason})") from None
 
 
 def check_available(given: str) -> None:

@@ -23,7 +23,7 @@ from search.config import (
     preset_defaults,
 )
 from search.manifest import MANIFEST, read_manifest
-from search.mlflow_log import check_available, log_best_model, tracking_uri
+from search.mlflow_log import check_available, log_best_model, prepare_experiment, tracking_uri
 from search.study import default_study_url, open_study_storage
 from tasks import get_task, task_names
 from trainables import __version__
@@ -397,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
 
         prepare_to_join(cfg.address)  # a token the cluster refuses is said now, not after data
     check_experiment_folder(cfg)
+    if cfg.mlflow:
+        prepare_experiment(cfg.mlflow, cfg.name)
     if cfg.resume:
         cfg = resumed_config(cfg, given_flags(argv))
     study_storage = None

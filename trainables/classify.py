@@ -50,6 +50,8 @@ class ClassifyTrialConfig(TrialConfig):
     """The space's conditional suggestion for the family (repeated in `model`)."""
     efficientnet_model: str | None = None
     mobilevit_model: str | None = None
+    mobilenetv3_model: str | None = None
+    equivariant_model: str | None = None
     pretrained: bool = False
     """Start from ImageNet weights (first convolution summed to one channel)."""
     dropout: float = 0.0

@@ -17,7 +17,7 @@ def test_every_trial_and_the_best_model_land_in_a_local_mlflow_store(sr_data, tm
                      "--refit-top", "1", "--refit-epochs", "2", "--no-dashboard",
                      "--storage", str(tmp_path), "--name", "tracked", "--mlflow", str(store)])
     assert code == 0
-    client = MlflowClient(tracking_uri=store.as_uri())
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("tracked")
     runs = client.search_runs([experiment.experiment_id])
     phases = sorted(run.data.tags["phase"] for run in runs)
@@ -30,6 +30,7 @@ def test_every_trial_and_the_best_model_land_in_a_local_mlflow_store(sr_data, tm
     assert best.data.tags["phase"] == "refit"
     files = {f.path for f in client.list_artifacts(best.info.run_id, "best")}
     assert {"best/model.pt", "best/model.json", "best/metrics.json"} <= files
+    assert list((store / "artifacts").rglob("model.pt"))  # beside the store, not in ./mlruns
 
 
 def test_mlflow_missing_is_one_line_before_anything_runs(monkeypatch, tmp_path, capsys):
@@ -49,4 +50,4 @@ def test_tracking_uris_are_taken_as_given_and_folders_as_file_uris(given, uri, t
     from search.mlflow_log import tracking_uri
 
     assert tracking_uri(given) == uri
-    assert tracking_uri(str(tmp_path / "runs")) == (tmp_path / "runs").as_uri()
+    assert tracking_uri(str(tmp_path / "runs")) == f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"

@@ -272,6 +272,11 @@ def test_study_holds_pruned_and_complete_trials_in_plain_optuna(finished):
         assert trial.state == expected
 
 
+def test_the_study_names_its_metric_for_optuna_dashboard(finished):
+    _, experiment = finished
+    assert _study(experiment, "e2e").metric_names == ["val_psnr"]
+
+
 def test_warm_start_points_are_the_first_trials_with_exactly_their_values(finished):
     from spaces.superres import WARM_START
 

@@ -6,7 +6,7 @@ def test_asha_uses_the_configured_reduction_factor(tmp_path):
     from search.tuner import build_tuner
 
     cfg = SearchConfig(task="superres", name="rf", reduction_factor=3, grace_epochs=1,
-                       max_epochs=9, storage=str(tmp_path))
+                       max_epochs=9, storage=str(tmp_path), asha="stop")
     tuner = build_tuner(cfg, lambda config: None)
     scheduler = tuner._local_tuner._tune_config.scheduler
     # Rungs at grace * rf^k epochs: 1, 3 and 9.

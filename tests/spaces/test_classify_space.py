@@ -22,7 +22,7 @@ def test_every_suggestion_is_a_valid_trial_config():
         assert config["pretrained"] is False  # no weights on disk: scratch only
         families.add(config["family"])
         study.tell(trial, 0.5)
-    assert families == {"resnet", "efficientnet", "mobilevit"}
+    assert families == set(classify.NETS)
 
 
 def test_pretrained_is_searched_only_for_nets_with_weights():
@@ -47,3 +47,10 @@ def test_warm_start_points_are_reproduced_exactly(point):
     assert {k: config[k] for k in point} == point
     ClassifyTrialConfig.from_dict(config | RUN_SETTINGS)
 
+
+
+def test_every_familys_suggestion_has_a_field_in_the_trial_config():
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(ClassifyTrialConfig)}
+    assert {f"{family}_model" for family in classify.NETS} <= fields

@@ -36,6 +36,14 @@ def test_pretrained_weights_load_from_a_local_file(tmp_path):
     assert net.fc.out_features == 3
 
 
+def test_mobilenetv3_takes_pretrained_weights_from_a_local_file_too(tmp_path):
+    imagenet = timm.create_model("mobilenetv3_small_100", num_classes=1000)
+    torch.save(imagenet.state_dict(), tmp_path / "mobilenetv3_small_100.pth")
+    net = build_classifier("mobilenetv3_small_100", 2, pretrained=True, weights_dir=tmp_path)
+    assert torch.equal(net.blocks[1][0].conv_pw.weight, imagenet.blocks[1][0].conv_pw.weight)
+    assert pretrained_weights("c8_resnet18", tmp_path) is None  # lenstune's own: none anywhere
+
+
 def test_missing_weights_are_a_clear_error(tmp_path):
     assert pretrained_weights("resnet34", tmp_path) is None
     with pytest.raises(UserError, match=r"pretrained weights for resnet34 not found: put "

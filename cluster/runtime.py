@@ -15,20 +15,16 @@ from trainables.errors import UserError
 MALLOC_TUNABLES = ("glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0"
                    ":glibc.malloc.trim_threshold=4294967295")
 """One arena, no mmap'd chunks, no trimming: freed tensor memory stays in the heap for the next
-step. (With several arenas the training thread's arena is made of 64 MiB heaps, which a large
-tensor outgrows, and the page faults stay: 630 000 -> 440 000 a trial in 30 s, against 16 000.)"""
+step (with several arenas a large tensor outgrows the thread's 64 MiB heaps, and the page faults
+stay)."""
 
 LOCAL_RUNTIME_ENV = {
-    # A new runtime starts one idle worker per CPU for the first driver, which no trial ever
-    # takes: Tune starts every trial actor with a runtime_env of its own, and Ray hands a worker
-    # only to work of the same runtime_env. Each idle worker held ~40 MiB (PSS) and ~0.7 CPU-s
-    # at start-up for nothing, beside the trials on a small machine.
+    # A new runtime starts one idle worker per CPU for the first driver, which no trial takes
+    # (Tune starts trial actors with a runtime_env of their own): memory and start-up for nothing.
     "RAY_prestart_worker_first_driver": "0",
     # Workers inherit the raylet's environment. glibc serves each large tensor from fresh
-    # mmap'd pages and unmaps them when it is freed, so a CPU trial page-faulted ~22 000 times a
-    # second (7 % of its time in the kernel, zeroing pages); kept in the heap, the same memory
-    # is reused. Two SRResNet trials at once, 30 s: 650 000 -> 16 000 faults and 2.1 -> 0.14
-    # CPU-s of system time each.
+    # mmap'd pages and unmaps them when freed, so a CPU trial spent 7 % of its time page-faulting;
+    # kept in the heap, the same memory is reused.
     "GLIBC_TUNABLES": MALLOC_TUNABLES,
 }
 """Environment of a local runtime's processes, set while `ray.init` starts them."""

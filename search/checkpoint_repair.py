@@ -4,8 +4,7 @@ Tune keeps a trial's CHECKPOINTS_KEPT best checkpoints and its latest. Registeri
 deletes the one it displaces at once, but the experiment state that lists each trial's
 checkpoints is saved only every so often. A search killed in between (a lost node, a restarted
 machine) is read back naming a checkpoint that no longer exists: the trial fails on it at every
-retry and ends in ERROR, its epochs lost (ray-project/ray#27790; it cost run 10 of
-docs/benchmarks.md a trial 61 epochs in).
+retry and ends in ERROR, its epochs lost (ray-project/ray#27790).
 
 Before Tune reads the state back, the checkpoints missing from storage are struck from each
 trial's saved record, and its latest becomes the newest one left, consistent with the results

@@ -2,8 +2,8 @@
 
 Ray's ASHAScheduler decides once, when a trial reaches a rung, against the trials that reached
 it before: the first arrivals at every rung always pass (they are the top 1/rf of themselves),
-so in a search of a dozen trials the two warm-start configurations ran all their epochs and cost
-a sixth of the budget (docs/benchmarks.md, run 7; ray-project/ray#4401, #32634). Here a trial
+which in a small search lets its first trials run all their epochs (ray-project/ray#4401,
+#32634). Here a trial
 outside the top 1/rf of its rung is paused instead (Tune saves its last checkpoint), and is
 resumed from that checkpoint as soon as later arrivals make it top 1/rf. A free slot goes to a
 promotion before a new trial. When no new trial can come and none runs, the trials still waiting
@@ -15,9 +15,7 @@ limiter's saved state (a searcher's state is saved with the trials', in one snap
 
 A rung ranks trials by the best value each has reported so far, not by the value of the rung's
 epoch: a trial is worth its best epoch (the one its checkpoint, the leaderboard and the best
-model keep), and under a cyclic learning rate the epoch's own value swings with the cycle. On run
-7's no-stopping curves, ranking by the rung epoch's value lost the best trial by 0.032 AUC; by
-the best so far, by 0.0034 (docs/benchmarks.md).
+model keep), and under a cyclic learning rate the epoch's own value swings with the cycle.
 """
 
 from __future__ import annotations

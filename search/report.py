@@ -176,6 +176,11 @@ def _markdown(manifest: dict, rows: list[dict], columns: list[str], best: dict |
             lines.append(f"Best: the refit of trial {best['trial']}'s configuration, {metric} "
                          f"{best[metric]:.4f}{spread} over {best['seeds']} fresh seed(s) of "
                          f"{best['epochs']} epochs; best/ holds its best seed's model.")
+            tta = best.get(f"{metric}_tta", math.nan)
+            if not math.isnan(tta):
+                lines.append(f"With test-time augmentation (the 8 quarter turns and flips; "
+                             f"`--tta` of search.evaluate and search.predict): {metric} "
+                             f"{tta:.4f}, {tta - best[metric]:+.4f}.")
         else:
             lines.append(f"Best trial {best['trial']}: {metric} {best[metric]:.4f}.")
         if metric in baseline:

@@ -25,10 +25,9 @@ from trainables.tune_adapter import run_trial
 # Each trial writes its own TensorBoard log (HParams from the first epoch); Ray's automatic
 # TBXLoggerCallback would add a second, hyperparameters-at-the-end copy beside it.
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
-# Keeping CHECKPOINTS_KEPT per trial makes Tune snapshot the experiment state every second
-# checkpoint of a trial; with GPU epochs of a second it warned that this "may become a
-# bottleneck" about once a second of a search. Measured on local storage: ~20 ms a snapshot,
-# 0.35 s in a whole 48-epoch search. Tune's warning for a slow snapshot (30 s) stays on.
+# Keeping CHECKPOINTS_KEPT per trial makes Tune snapshot the experiment state often, and warn
+# each time with short GPU epochs, though a snapshot costs ~20 ms; its warning for a slow one
+# (30 s) stays on.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 NEW_OUTPUT = "RAY_AIR_NEW_OUTPUT"

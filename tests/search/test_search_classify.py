@@ -25,7 +25,8 @@ def searched(classify_data, anomaly_data, tmp_path_factory, ray_runtime):
     codes = {task: run_main(["--task", task, *SEARCH, "--data", str(data), "--storage",
                              str(storage), "--name", task, *extra])
              for task, data, extra in (("classify", classify_data, ["--val-fraction", "0.5"]),
-                                       ("anomaly", anomaly_data, []))}
+                                       ("anomaly", anomaly_data, ["--refit-top", "1",
+                                                                  "--refit-epochs", "1"]))}
     return storage, codes
 
 
@@ -34,7 +35,7 @@ def test_search_writes_leaderboard_roc_and_best_model(task, searched):
     storage, codes = searched
     experiment = storage / task
     assert codes[task] == 0
-    rows = _rows(experiment)
+    rows = [r for r in _rows(experiment) if r["phase"] == "search"]
     assert len(rows) == 4 and all(r["status"] in ("complete", "stopped early") for r in rows)
     assert {"model", "pretrained", "lr", "epochs", "val_acc", "val_auc"} <= set(rows[0])
     assert rows[0]["reference"] == "yes" or any(r["reference"] == "yes" for r in rows)
@@ -43,6 +44,14 @@ def test_search_writes_leaderboard_roc_and_best_model(task, searched):
     spec = json.loads((experiment / "best" / "model.json").read_text())
     assert spec["task"] == task and len(spec["classes"]) == (3 if task == "classify" else 2)
     assert spec["image_size"] == [32, 32]  # the user's data is never resized unasked
+
+
+def test_the_refit_measures_test_time_augmentation_beside_the_plain_metric(searched):
+    storage, _ = searched
+    (refit,) = [r for r in _rows(storage / "anomaly") if r["phase"] == "refit"]
+    assert 0 <= float(refit["val_auc_tta"]) <= 1 and refit["val_auc"]
+    leaderboard = (storage / "anomaly" / "leaderboard.md").read_text()
+    assert "With test-time augmentation (the 8 quarter turns and flips" in leaderboard
 
 
 def test_anomaly_refuses_three_classes(classify_data, tmp_path, capsys):

@@ -191,6 +191,17 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _saved_results(paths: list[Path]) -> dict:
+    results = {}
+    for path in paths:
+        try:
+            figures = json.loads(path.read_text())["figures"]
+        except (OSError, ValueError, KeyError) as e:
+            raise UserError(f"--replot: {path} is not a versus_reference result ({e})") from None
+        results.update({task: r for task, r in figures.items() if task in TASKS})
+    return results
+
+
 @exits_cleanly
 def main(argv: list[str] | None = None) -> int:
     p = parser("versus_reference", __doc__.splitlines()[0])
@@ -199,7 +210,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=2,
                    help="reference configurations trained at once")
     p.add_argument("--plot", type=Path, help="draw both sides' learning curves into this PNG")
+    p.add_argument("--replot", type=Path, nargs="+", metavar="JSON",
+                   help="only draw --plot from the JSON files of earlier runs (one task each)")
     args = p.parse_args(argv)
+    if args.replot:
+        if not args.plot:
+            raise UserError("--replot needs --plot FILE.png")
+        plot(_saved_results(args.replot), args.plot)
+        print(f"written: {args.plot}")
+        return 0
     args.reference_epochs = {"superres": 24, "classify": 24, "anomaly": 16}
     args.test_count = {"superres": 300, "classify": 300, "anomaly": 300}
     args.search_flags = []

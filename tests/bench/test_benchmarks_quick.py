@@ -27,6 +27,11 @@ def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, cap
     assert result["machine"]["cores"] >= 1
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-2].startswith("RATIO ")  # the ratio last, then where it was written
+    if name == "versus_reference":  # per-task runs are drawn together afterwards
+        png = tmp_path / "both.png"
+        assert importlib.import_module(f"bench.{name}").main(
+            ["--replot", str(out), "--plot", str(png)]) == 0
+        assert png.stat().st_size > 1000
 
 
 @pytest.mark.parametrize("name, argv", [
@@ -36,6 +41,7 @@ def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, cap
     ("concurrency", ["--repeats", "0"]),
     ("throughput", ["--sim-count", "3"]),
     ("layouts", ["--models", "resnet9"]),
+    ("versus_reference", ["--replot", "no-such-run.json", "--plot", "x.png"]),
     ("layouts", ["--sizes", "48,150", "--batch-sizes", "1,2,3"]),
 ])
 def test_a_bad_flag_is_one_line_and_exit_2(name, argv, capsys):

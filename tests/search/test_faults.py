@@ -9,35 +9,15 @@ from cluster.runtime import start_ray, stop_ray
 from search import tuner
 from search.config import SearchConfig
 from search.tuner import build_trainable, build_tuner, restore_tuner
+from tests.search.trial_hooks import run_trial_checking
 from trainables.data.sr_pairs import read_sr_pairs, split_sr_pairs
-from trainables.tune_adapter import run_trial
-
-
-def _run_trial_checking(check):
-    """run_trial, calling check(metrics) before each epoch is reported (to crash there)."""
-    def trial(config, data, settings):
-        import ray.tune
-
-        real_report = ray.tune.report
-
-        def report(metrics, checkpoint=None):
-            check(metrics)
-            real_report(metrics, checkpoint=checkpoint)
-
-        ray.tune.report = report
-        try:
-            run_trial(config, data, settings)
-        finally:
-            ray.tune.report = real_report
-
-    return trial
 
 
 def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_data, tmp_path,
                                                                             ray_runtime):
     marker = tmp_path / "crashed-once"
 
-    def crash_once_at_epoch_2(metrics):
+    def crash_once_at_epoch_2(_config, metrics):
         # The trial dies (once) as it finishes epoch 2, before that epoch is reported.
         import ray.tune
 
@@ -52,7 +32,7 @@ def test_a_trial_that_crashes_once_at_epoch_2_resumes_from_its_checkpoint(sr_dat
                 (synced / name).write_text("")
             raise RuntimeError("injected crash at epoch 2")
 
-    flaky = _run_trial_checking(crash_once_at_epoch_2)
+    flaky = run_trial_checking(crash_once_at_epoch_2)
     cfg = SearchConfig(task="superres", name="faults", storage=str(tmp_path), num_samples=1,
                        max_epochs=3, grace_epochs=3, concurrency=1, dashboard=False)
     split = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0)
@@ -82,11 +62,11 @@ def test_a_search_stopped_after_tune_deleted_a_checkpoint_its_state_names_resume
     dying.write_text("until resumed")
     monkeypatch.setattr(tuner, "MAX_FAILURES", 1)  # one retry dies as well as three would
 
-    def die_at_epoch_4(metrics):
+    def die_at_epoch_4(_config, metrics):
         if metrics["epoch"] == 4 and dying.exists():
             raise RuntimeError("injected crash at epoch 4")
 
-    dies_at_epoch_4 = _run_trial_checking(die_at_epoch_4)
+    dies_at_epoch_4 = run_trial_checking(die_at_epoch_4)
     cfg = SearchConfig(task="superres", name="gone", storage=str(tmp_path), num_samples=1,
                        max_epochs=5, grace_epochs=5, concurrency=1, dashboard=False)
     split = split_sr_pairs(read_sr_pairs(sr_data), 0.1, seed=0)

@@ -16,9 +16,9 @@ from search import tuner
 from search.config import SearchConfig
 from search.refit import FixedConfigs, refit_trial_configs, winners
 from search.run import main as run_main
+from tests.search.trial_hooks import run_trial_checking
 from trainables.data.lensing import LensingRecipe
 from trainables.data.sr_pairs import write_simulated_sr_pairs
-from trainables.tune_adapter import run_trial
 
 
 def _row(trial, status="complete"):
@@ -60,24 +60,12 @@ def test_fixed_configs_are_suggested_in_order_once_and_survive_a_save(tmp_path):
 
 def _crashing_once_in_a_refit(marker: Path):
     """run_trial, but a refit trial (its config names a seed) dies once at epoch 2."""
-    def trial(config, data, settings):
-        import ray.tune
+    def crash(config, metrics):
+        if "seed" in config and metrics["epoch"] == 2 and not marker.exists():
+            marker.write_text("crashed")
+            raise RuntimeError("injected crash in a refit trial")
 
-        real_report = ray.tune.report
-
-        def report(metrics, checkpoint=None):
-            if "seed" in config and metrics["epoch"] == 2 and not marker.exists():
-                marker.write_text("crashed")
-                raise RuntimeError("injected crash in a refit trial")
-            real_report(metrics, checkpoint=checkpoint)
-
-        ray.tune.report = report
-        try:
-            run_trial(config, data, settings)
-        finally:
-            ray.tune.report = real_report
-
-    return trial
+    return run_trial_checking(crash)
 
 
 def _epochs(folder: Path) -> list[list[int]]:

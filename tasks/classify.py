@@ -14,7 +14,7 @@ from spaces import classify as classify_space
 from tasks.task import Task
 from trainables.errors import UserError
 
-LAPTOP_CLASSIFIERS = ("resnet18", "mobilevit_ref", "mobilevit_xxs", "mobilenetv3_small_100",
+LAPTOP_ANOMALY = ("resnet18", "mobilevit_ref", "mobilevit_xxs", "mobilenetv3_small_100",
                       "mobilenetv3_large_100")
 """The nets a laptop's anomaly search tries: those that train fastest on 2 cores (at 64x64 on one
 core ResNet-18 72 images/s, MobileNetV3 150-290, the small MobileViTs 240; ResNet-34 38,
@@ -119,20 +119,24 @@ class ClassImagesTask(Task):
         return path
 
 
+def _presets(laptop_models: tuple[str, ...], cluster_count: int) -> dict:
+    """Laptop: 1000 simulated images per class at 64x64 (section 9 of docs/benchmarks.md);
+    cluster: the reference data's size, stored images unresized."""
+    return {"laptop": {"sim_count": 1000, "image_size": 64, "num_samples": 6,
+                       "models": laptop_models},
+            "cluster": {"sim_count": cluster_count, "image_size": None}}
+
+
 class Classify(ClassImagesTask):
     name = "classify"
     space = classify_space
-    presets = {"laptop": {"sim_count": 1000, "image_size": 64, "num_samples": 6,
-                          "models": LAPTOP_CLASSIFY},
-               "cluster": {"sim_count": 10000, "image_size": None}}
+    presets = _presets(LAPTOP_CLASSIFY, cluster_count=10000)
 
 
 class Anomaly(ClassImagesTask):
     name = "anomaly"
     space = anomaly_space
-    presets = {"laptop": {"sim_count": 1000, "image_size": 64, "num_samples": 6,
-                          "models": LAPTOP_CLASSIFIERS},
-               "cluster": {"sim_count": 5000, "image_size": None}}
+    presets = _presets(LAPTOP_ANOMALY, cluster_count=5000)
 
     def read(self, folder, val_fraction, seed, image_size):
         split = super().read(folder, val_fraction, seed, image_size)

@@ -72,3 +72,17 @@ def test_models_restricts_the_nets_and_drops_the_other_nets_warm_starts():
 def test_an_unknown_model_name_lists_the_known_ones():
     with pytest.raises(UserError, match="unknown vgg16; known for classify: resnet, "):
         get_task("classify").resolve_models(("resnet18", "vgg16"))
+
+
+def test_every_laptop_preset_names_known_nets_and_keeps_a_reference_net():
+    from search.config import preset_defaults
+    from trainables.models.classifiers import CLASSIFIERS
+
+    for name in ("classify", "anomaly"):
+        models = preset_defaults("laptop", name)["models"]
+        assert set(models) <= set(CLASSIFIERS)
+        # The report compares the search against a reference configuration it ran.
+        space = get_task(name).space
+        assert {space.net_of(p) for p in space.WARM_START} & set(models)
+    # The equivariant nets learned the most per image (docs/benchmarks.md, section 11).
+    assert {"c8_resnet18", "d8_resnet18"} <= set(preset_defaults("laptop", "classify")["models"])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.common import finish, parser
 from bench.fixed_search import run_fixed, search_argv, trial_histories
-from search.config import default_cache_dir, preset_defaults
+from search.config import SearchConfig, default_cache_dir, preset_defaults
 from tasks import get_task
 from trainables.errors import UserError, exits_cleanly
 
@@ -38,6 +38,7 @@ CLOSE_TO_PERFECT = {"anomaly": (0.995, 0.002)}
 TEST_SEED = 1
 """The simulated test set's seed (the search's data is simulated with seed 0)."""
 TEST_METRIC = {"superres": "model_psnr", "classify": "auc", "anomaly": "auc"}
+REDUCTION_FACTOR = SearchConfig.reduction_factor  # the search side leaves it as it is
 """search.evaluate's name for the task's metric."""
 
 
@@ -56,13 +57,17 @@ def _test_data(task: str, count: int, cache: Path) -> Path:
     return folder
 
 
-def _test_score(task: str, model: Path, data: Path, out: Path, tta: bool = False) -> float:
+def _test_scores(task: str, model: Path, data: Path, out: Path) -> tuple[float, float]:
+    """The model's test metric, plain and with test-time augmentation."""
     from search.evaluate import main as evaluate
 
-    argv = ["--model", str(model), "--data", str(data), "--out", str(out)] + ["--tta"] * tta
-    if evaluate(argv) != 0:
-        raise UserError(f"search.evaluate failed on {model}")
-    return json.loads((out / "metrics.json").read_text())[TEST_METRIC[task]]
+    scores = []
+    for suffix, tta in (("", []), ("-tta", ["--tta"])):
+        folder = out.with_name(out.name + suffix)
+        if evaluate(["--model", str(model), "--data", str(data), "--out", str(folder), *tta]):
+            raise UserError(f"search.evaluate failed on {model}")
+        scores.append(json.loads((folder / "metrics.json").read_text())[TEST_METRIC[task]])
+    return scores[0], scores[1]
 
 
 def _images(experiment: Path) -> tuple[int, list[dict]]:
@@ -100,7 +105,7 @@ def refit_epochs(task: str, preset: str, reference_epochs: int) -> int:
     every trial and max on the top 1/rf; the refit gets the rest, or its preset's length."""
     sizes = preset_defaults(preset, task)
     trials, grace, full = sizes["num_samples"], sizes["grace_epochs"], sizes["max_epochs"]
-    search = trials * grace + math.ceil(trials / 2) * (full - grace)
+    search = trials * grace + math.ceil(trials / REDUCTION_FACTOR) * (full - grace)
     budget = len(get_task(task).space.WARM_START) * reference_epochs
     refit = sizes["refit_top"] * sizes["refit_seeds"]
     return max(sizes["refit_epochs"] or full, math.ceil((budget - search) / refit))
@@ -113,11 +118,11 @@ def compare(task: str, args, storage: Path, cache: Path) -> dict:
     refit = ([] if args.quick else
              ["--refit-epochs", str(refit_epochs(task, args.preset, args.reference_epochs[task]))])
     references = [dict(p) for p in get_task(task).space.WARM_START]
-    nets = ",".join(dict.fromkeys(get_task(task).space.net_of(p) for p in references))
+    nets = list(dict.fromkeys(get_task(task).space.net_of(p) for p in references))
     # The search may try every reference net, whatever its preset leaves out for time: at equal
     # images, a net that learns more per image than the preset's is fair game.
     chosen = preset_defaults(args.preset, task).get("models")
-    models = ["--models", ",".join(dict.fromkeys([*chosen, *nets.split(",")]))] if chosen else []
+    models = ["--models", ",".join(dict.fromkeys([*chosen, *nets]))] if chosen else []
     start = time.perf_counter()
     run_fixed(task, None, ["--task", task, "--preset", args.preset, "--storage", str(storage),
                            "--name", search.name, "--cache-dir", str(cache), "--no-dashboard",
@@ -131,16 +136,14 @@ def compare(task: str, args, storage: Path, cache: Path) -> dict:
     start = time.perf_counter()
     run_fixed(task, references, search_argv(
         task, len(references), epochs, args.concurrency, storage, reference.name, cache,
-        ["--seed", "0", "--precision", "auto", "--models", nets, *data]))
+        ["--seed", "0", "--precision", "auto", "--models", ",".join(nets), *data]))
     reference_seconds = time.perf_counter() - start
     reference_images, reference_trials = _images(reference)
     test = _test_data(task, args.test_count[task], cache)
-    search_best, search_tta = (_test_score(task, search / "best", test,
-                                           storage / f"{task}-search-test{suffix}", tta)
-                               for suffix, tta in (("", False), ("-tta", True)))
-    reference_best, reference_tta = (_test_score(task, reference / "best", test,
-                                                 storage / f"{task}-reference-test{suffix}", tta)
-                                     for suffix, tta in (("", False), ("-tta", True)))
+    search_best, search_tta = _test_scores(task, search / "best", test,
+                                           storage / f"{task}-search-test")
+    reference_best, reference_tta = _test_scores(task, reference / "best", test,
+                                                 storage / f"{task}-reference-test")
     gap = search_best - reference_best
     near, within = CLOSE_TO_PERFECT.get(task, (math.inf, 0.0))
     met = gap >= TARGETS[task] or (reference_best >= near and gap >= -within)
@@ -199,6 +202,8 @@ def _saved_results(paths: list[Path]) -> dict:
         except (OSError, ValueError, KeyError) as e:
             raise UserError(f"--replot: {path} is not a versus_reference result ({e})") from None
         results.update({task: r for task, r in figures.items() if task in TASKS})
+    if not results:
+        raise UserError("--replot: no task's side by side in " + ", ".join(map(str, paths)))
     return results
 
 

@@ -3,11 +3,10 @@
 Ray's ASHAScheduler decides once, when a trial reaches a rung, against the trials that reached
 it before: the first arrivals at every rung always pass (they are the top 1/rf of themselves),
 which in a small search lets its first trials run all their epochs (ray-project/ray#4401,
-#32634). Here a trial
-outside the top 1/rf of its rung is paused instead (Tune saves its last checkpoint), and is
-resumed from that checkpoint as soon as later arrivals make it top 1/rf. A free slot goes to a
-promotion before a new trial. When no new trial can come and none runs, the trials still waiting
-are stopped where they are.
+#32634). Here a trial outside the top 1/rf of its rung is paused instead (Tune saves its last
+checkpoint), and is resumed from that checkpoint as soon as later arrivals make it top 1/rf. A
+free slot goes to a promotion before a new trial. When no new trial can come and none runs, the
+trials still waiting are stopped where they are.
 
 Tune saves no scheduler state with an experiment, so the rung records ride in the concurrency
 limiter's saved state (a searcher's state is saved with the trials', in one snapshot). On

@@ -15,7 +15,7 @@ from tasks.task import Task
 from trainables.errors import UserError
 
 LAPTOP_ANOMALY = ("resnet18", "mobilevit_ref", "mobilevit_xxs", "mobilenetv3_small_100",
-                      "mobilenetv3_large_100")
+                  "mobilenetv3_large_100")
 """The nets a laptop's anomaly search tries: those that train fastest on 2 cores (at 64x64 on one
 core ResNet-18 72 images/s, MobileNetV3 150-290, the small MobileViTs 240; ResNet-34 38,
 EfficientNet-B2 48). EfficientNet-B0 (83) reached only 0.61-0.76 AUC in 8 epochs where ResNet-18

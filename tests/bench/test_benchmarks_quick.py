@@ -50,6 +50,16 @@ def test_a_bad_flag_is_one_line_and_exit_2(name, argv, capsys):
     assert len(err) == 1 and err[0].startswith("error: ")
 
 
+def test_replot_refuses_a_result_of_another_benchmark(tmp_path, capsys):
+    other = tmp_path / "families.json"
+    other.write_text(json.dumps({"benchmark": "families", "figures": {"speed_img_per_s": {}}}))
+    argv = ["--replot", str(other), "--plot", str(tmp_path / "x.png")]
+    assert importlib.import_module("bench.versus_reference").main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no task's side by side" in err[0]
+    assert not (tmp_path / "x.png").exists()
+
+
 @pytest.mark.parametrize("name, argv", [
     ("gpu_utilisation", ["--quick"]),
     ("search_overhead", ["--quick", "--gpus-per-trial", "1"]),

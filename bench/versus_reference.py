@@ -12,7 +12,8 @@ Per task, on the simulated default data of the laptop preset (`--preset`):
    validation split flatters it; and again with test-time augmentation, on both sides.
 The search's refit is given the epochs that bring the search side's images to the reference
 side's (`refit_epochs`); the reference side gets more if the search spent more.
-The JSON holds, per task, `metric`, `search_best` and `reference_best` (test set), the
+`--reference-from` takes the reference side of an earlier run of the same preset and test set
+instead (the references do not change when only the search does). The JSON holds, per task, `metric`, `search_best` and `reference_best` (test set), the
 validation figures, the images and seconds of each side, and every curve (`--plot` draws them).
 """
 
@@ -129,34 +130,63 @@ def compare(task: str, args, storage: Path, cache: Path) -> dict:
                            "--seed", "0", *data, *refit, *models, *args.search_flags])
     search_seconds = time.perf_counter() - start
     search_images, search_trials = _images(search)
-    manifest = json.loads((search / "lenstune.json").read_text())
-    per_epoch = manifest["train_count"] * len(references)
+    test = _test_data(task, args.test_count[task], cache)
+    search_best, search_tta = _test_scores(task, search / "best", test,
+                                           storage / f"{task}-search-test")
+    reference = args.reference_from.get(task) or _reference_side(
+        task, args, storage, cache, data, references, nets, search_images, test)
+    gap = search_best - reference["reference_best"]
+    near, within = CLOSE_TO_PERFECT.get(task, (math.inf, 0.0))
+    met = search_images <= reference["reference_images"] and (
+        gap >= TARGETS[task] or (reference["reference_best"] >= near and gap >= -within))
+    return {"metric": get_task(task).metric, "preset": args.preset, "search_best": search_best,
+            "reference_best": reference["reference_best"], "search_minus_reference": gap,
+            "target": TARGETS[task], "met": met, "search_best_tta": search_tta,
+            "search_best_val": _best_val(search), "search_images": search_images,
+            "search_seconds": round(search_seconds, 1), "test_count": args.test_count[task],
+            "search_trials": search_trials,
+            **{k: reference[k] for k in REFERENCE_SIDE}}
+
+
+REFERENCE_SIDE = ("reference_best", "reference_best_tta", "reference_best_val",
+                  "reference_images", "reference_seconds", "reference_epochs_each",
+                  "reference_trials")
+"""What a result holds of its reference side (--reference-from takes these)."""
+
+
+def _reference_side(task: str, args, storage: Path, cache: Path, data: list[str],
+                    references: list[dict], nets: list[str], search_images: int,
+                    test: Path) -> dict:
+    """The reference configurations trained to their plateau, and at least to the search's
+    images; their best scored on the test set."""
+    per_epoch = _train_count(storage / f"{task}-search") * len(references)
     epochs = max(args.reference_epochs[task], math.ceil(search_images / per_epoch))
     reference = storage / f"{task}-reference"
     start = time.perf_counter()
     run_fixed(task, references, search_argv(
         task, len(references), epochs, args.concurrency, storage, reference.name, cache,
         ["--seed", "0", "--precision", "auto", "--models", ",".join(nets), *data]))
-    reference_seconds = time.perf_counter() - start
-    reference_images, reference_trials = _images(reference)
-    test = _test_data(task, args.test_count[task], cache)
-    search_best, search_tta = _test_scores(task, search / "best", test,
-                                           storage / f"{task}-search-test")
-    reference_best, reference_tta = _test_scores(task, reference / "best", test,
-                                                 storage / f"{task}-reference-test")
-    gap = search_best - reference_best
-    near, within = CLOSE_TO_PERFECT.get(task, (math.inf, 0.0))
-    met = gap >= TARGETS[task] or (reference_best >= near and gap >= -within)
-    return {"metric": get_task(task).metric, "search_best": search_best,
-            "reference_best": reference_best, "search_minus_reference": gap,
-            "target": TARGETS[task], "met": met,
-            "search_best_tta": search_tta, "reference_best_tta": reference_tta,
-            "search_best_val": _best_val(search), "reference_best_val": _best_val(reference),
-            "search_images": search_images, "reference_images": reference_images,
-            "search_seconds": round(search_seconds, 1),
-            "reference_seconds": round(reference_seconds, 1),
-            "reference_epochs_each": epochs, "test_count": args.test_count[task],
-            "search_trials": search_trials, "reference_trials": reference_trials}
+    seconds = time.perf_counter() - start
+    images, trials = _images(reference)
+    best, tta = _test_scores(task, reference / "best", test, storage / f"{task}-reference-test")
+    return dict(zip(REFERENCE_SIDE, (best, tta, _best_val(reference), images, round(seconds, 1),
+                                     epochs, trials)))
+
+
+def _train_count(experiment: Path) -> int:
+    return json.loads((experiment / "lenstune.json").read_text())["train_count"]
+
+
+def _saved_references(paths: list[Path], args) -> dict:
+    """--reference-from: each task's reference side of earlier runs of this preset and test
+    set (the references do not change when only the search does)."""
+    saved = _saved_results(paths, "--reference-from")
+    for task, r in saved.items():
+        # the preset was recorded from 2026-12-05; runs before were all of the default, laptop
+        if (r.get("preset", "laptop"), r["test_count"]) != (args.preset, args.test_count[task]):
+            raise UserError(f"--reference-from: its {task} run was of another preset or test "
+                            f"set ({r.get('preset', 'laptop')}, {r['test_count']} test items)")
+    return {task: {k: r[k] for k in REFERENCE_SIDE} for task, r in saved.items()}
 
 
 def plot(results: dict, path: Path) -> None:
@@ -194,16 +224,16 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def _saved_results(paths: list[Path]) -> dict:
+def _saved_results(paths: list[Path], flag: str) -> dict:
     results = {}
     for path in paths:
         try:
             figures = json.loads(path.read_text())["figures"]
         except (OSError, ValueError, KeyError) as e:
-            raise UserError(f"--replot: {path} is not a versus_reference result ({e})") from None
+            raise UserError(f"{flag}: {path} is not a versus_reference result ({e})") from None
         results.update({task: r for task, r in figures.items() if task in TASKS})
     if not results:
-        raise UserError("--replot: no task's side by side in " + ", ".join(map(str, paths)))
+        raise UserError(f"{flag}: no task's side by side in " + ", ".join(map(str, paths)))
     return results
 
 
@@ -215,13 +245,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=2,
                    help="reference configurations trained at once")
     p.add_argument("--plot", type=Path, help="draw both sides' learning curves into this PNG")
+    p.add_argument("--reference-from", type=Path, nargs="+", metavar="JSON", default=[],
+                   help="take each task's reference side from earlier runs of the same preset "
+                        "(trained and scored then) and run only the search")
     p.add_argument("--replot", type=Path, nargs="+", metavar="JSON",
                    help="only draw --plot from the JSON files of earlier runs (one task each)")
     args = p.parse_args(argv)
     if args.replot:
         if not args.plot:
             raise UserError("--replot needs --plot FILE.png")
-        plot(_saved_results(args.replot), args.plot)
+        plot(_saved_results(args.replot, "--replot"), args.plot)
         print(f"written: {args.plot}")
         return 0
     args.reference_epochs = {"superres": 24, "classify": 24, "anomaly": 16}
@@ -232,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         args.test_count = dict.fromkeys(TASKS, 6)
         args.search_flags = ["--num-samples", "2", "--max-epochs", "1", "--grace-epochs", "1",
                              "--refit-top", "1", "--concurrency", "1"]
+    args.reference_from = _saved_references(args.reference_from, args) if args.reference_from \
+        else {}
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache" if args.quick else default_cache_dir()

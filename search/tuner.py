@@ -69,7 +69,7 @@ def build_searcher(cfg: SearchConfig, study_storage=None) -> PruningAwareOptunaS
         # With a define-by-run space, metric and mode must be given to OptunaSearch itself.
         metric=task.metric,
         mode=task.mode,
-        points_to_evaluate=task.warm_start(cfg.nets)[0][: cfg.num_samples],
+        points_to_evaluate=task.first_points(cfg.nets)[: cfg.num_samples],
         sampler=tpe_sampler(cfg.seed),
         storage=study_storage,
         study_name=cfg.name,

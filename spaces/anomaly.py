@@ -3,7 +3,7 @@ MobileViT trained from scratch as its warm start."""
 
 from __future__ import annotations
 
-from spaces.classify import LR_RANGE, MAX_LR_RATIO, NETS, net_of, space
+from spaces.classify import FAMILY, LR_RANGE, MAX_LR_RATIO, NETS, net_of, space
 
 WARM_START = [
     {"family": "mobilevit", "mobilevit_model": "mobilevit_ref", "pretrained": False,
@@ -11,4 +11,4 @@ WARM_START = [
      "lr_ratio": 5.0},
 ]
 
-__all__ = ["LR_RANGE", "MAX_LR_RATIO", "NETS", "WARM_START", "net_of", "space"]
+__all__ = ["FAMILY", "LR_RANGE", "MAX_LR_RATIO", "NETS", "WARM_START", "net_of", "space"]

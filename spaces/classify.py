@@ -7,6 +7,8 @@ from trainables.models.families import FAMILIES
 
 NETS = FAMILIES
 """The nets the space chooses from, by family."""
+FAMILY = "family"
+"""The parameter that picks the family."""
 
 LR_RANGE = (1e-4, 3e-3)
 MAX_LR_RATIO = 10.0

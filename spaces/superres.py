@@ -8,6 +8,8 @@ MAX_LR_RATIO = 10.0
 NETS: dict[str, tuple[str, ...]] = {name: (name,) for name in
                                     ("srresnet", "edsr", "srcnn", "srgan")}
 """The nets the space chooses from, by family (here each net is its own)."""
+FAMILY = "model"
+"""The parameter that picks the family."""
 
 
 def net_of(point: dict) -> str:

@@ -25,7 +25,8 @@ class Task:
     """The training loop's module: its config class (`config_name`), fit(), build_net()."""
     config_name: str
     space: ModuleType
-    """Its spaces module: space(), WARM_START, NETS, net_of()."""
+    """Its spaces module: space(), WARM_START, NETS (family -> nets), net_of(), and FAMILY (the
+    parameter that picks the family) where it has more than one."""
     metric: str
     """The validation metric trials are ranked by (a key the loop reports)."""
     mode: str = "max"
@@ -83,6 +84,20 @@ class Task:
         points = self.space.WARM_START
         kept = [p for p in points if models is None or self.space.net_of(p) in models]
         return kept, [self.space.net_of(p) for p in points if p not in kept]
+
+    def first_points(self, models: tuple[str, ...] | None = None) -> list[dict]:
+        """The search's first trials: the reference configurations `models` keeps, then one
+        trial of each family (space.FAMILY: its value, the rest sampled) none of them is of.
+        With few trials TPE is still sampling at random, and a family the draws miss is never
+        tried: bench.versus_reference's 6-trial classify search drew EfficientNet-B2, ResNet-18
+        and ResNet-34 beside its three references, no equivariant net, although those beat every
+        other family by 0.06 AUC at equal images (docs/benchmarks.md section 11)."""
+        kept = self.warm_start(models)[0]
+        family = getattr(self.space, "FAMILY", None)  # a space of one family may have none
+        covered = {self.space.net_of(p) for p in kept}
+        return kept + [{family: name} for name, nets in self.space.NETS.items()
+                       if family and covered.isdisjoint(nets)
+                       and any(models is None or n in models for n in nets)]
 
     def space_options(self, cfg) -> dict:
         """What the space needs to know of this search (a SearchConfig)."""

@@ -27,11 +27,27 @@ def test_quick_run_writes_its_figures_and_ratio(name, tmp_path, monkeypatch, cap
     assert result["machine"]["cores"] >= 1
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-2].startswith("RATIO ")  # the ratio last, then where it was written
-    if name == "versus_reference":  # per-task runs are drawn together afterwards
-        png = tmp_path / "both.png"
-        assert importlib.import_module(f"bench.{name}").main(
-            ["--replot", str(out), "--plot", str(png)]) == 0
-        assert png.stat().st_size > 1000
+    if name == "versus_reference":
+        _replot_and_reuse_the_references(importlib.import_module(f"bench.{name}"), out, capsys)
+
+
+def _replot_and_reuse_the_references(versus, out, capsys):
+    """Per-task runs are drawn together afterwards; a rerun of only the search takes the
+    reference side of an earlier run of the same preset and test set."""
+    png = out.with_name("both.png")
+    assert versus.main(["--replot", str(out), "--plot", str(png)]) == 0
+    assert png.stat().st_size > 1000
+    again = out.with_name("again.json")
+    assert versus.main(["--quick", "--out", str(again), "--task", "superres",
+                        "--reference-from", str(out)]) == 0
+    saved, reused = (json.loads(f.read_text())["figures"]["superres"] for f in (out, again))
+    assert {k: reused[k] for k in versus.REFERENCE_SIDE} == {
+        k: saved[k] for k in versus.REFERENCE_SIDE}
+    assert reused["search_trials"]
+    capsys.readouterr()
+    assert versus.main(["--task", "superres", "--reference-from", str(out)]) == 2  # 6 test items
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another preset or test set" in err[0]
 
 
 @pytest.mark.parametrize("name, argv", [

@@ -69,6 +69,25 @@ def test_models_restricts_the_nets_and_drops_the_other_nets_warm_starts():
     assert task.warm_start(None) == (classify.WARM_START, [])
 
 
+def test_the_first_trials_are_the_references_then_one_of_each_family_they_leave_out():
+    from search.tuner import build_searcher
+
+    task = get_task("classify")
+    nets = task.resolve_models(("resnet18", "equivariant", "mobilevit_ref"))
+    assert task.first_points(nets) == [classify.WARM_START[0], {"family": "mobilevit"},
+                                       {"family": "equivariant"}]
+    assert get_task("superres").first_points(None)[4:] == [{"model": "srgan"}]
+    # through the search's own searcher (real Optuna): the rest of each trial is sampled
+    cfg = SearchConfig(task="classify", name="first", models=("resnet18", "equivariant",
+                                                               "mobilevit_ref"), num_samples=6)
+    searcher = build_searcher(cfg)
+    configs = [searcher.suggest(f"t{i}") for i in range(4)]
+    assert {k: configs[0][k] for k in classify.WARM_START[0]} == classify.WARM_START[0]
+    assert configs[1]["model"] == "mobilevit_ref"
+    assert configs[2]["model"] in ("c8_resnet18", "d8_resnet18")
+    assert len({c["base_lr"] for c in configs}) == 4
+
+
 def test_an_unknown_model_name_lists_the_known_ones():
     with pytest.raises(UserError, match="unknown vgg16; known for classify: resnet, "):
         get_task("classify").resolve_models(("resnet18", "vgg16"))

@@ -13,7 +13,8 @@ Per task, on the simulated default data of the laptop preset (`--preset`):
 The search's refit is given the epochs that bring the search side's images to the reference
 side's (`refit_epochs`); the reference side gets more if the search spent more.
 `--reference-from` takes the reference side of an earlier run of the same preset and test set
-instead (the references do not change when only the search does). The JSON holds, per task, `metric`, `search_best` and `reference_best` (test set), the
+instead (the references do not change when only the search does).
+The JSON holds, per task, `metric`, `search_best` and `reference_best` (test set), the
 validation figures, the images and seconds of each side, and every curve (`--plot` draws them).
 """
 
@@ -29,6 +30,7 @@ from bench.common import finish, parser
 from bench.fixed_search import run_fixed, search_argv, trial_histories
 from search.config import SearchConfig, default_cache_dir, preset_defaults
 from tasks import get_task
+from trainables.cyclic_adam import EPOCHS_PER_HALF_CYCLE
 from trainables.errors import UserError, exits_cleanly
 
 TASKS = ("superres", "classify", "anomaly")
@@ -103,13 +105,15 @@ def refit_epochs(task: str, preset: str, reference_epochs: int) -> int:
     """Epochs of each refit trial that bring the search plus its refit to the images of the
     reference configurations trained `reference_epochs` each (counted in passes over the
     training split, which both sides share): the search's ASHA spends about grace epochs on
-    every trial and max on the top 1/rf; the refit gets the rest, or its preset's length."""
+    every trial and max on the top 1/rf; the refit gets the rest, or its preset's length.
+    Whole LR cycles: a refit ending at the cycle's peak ends where its curve stands lowest."""
     sizes = preset_defaults(preset, task)
     trials, grace, full = sizes["num_samples"], sizes["grace_epochs"], sizes["max_epochs"]
     search = trials * grace + math.ceil(trials / REDUCTION_FACTOR) * (full - grace)
     budget = len(get_task(task).space.WARM_START) * reference_epochs
     refit = sizes["refit_top"] * sizes["refit_seeds"]
-    return max(sizes["refit_epochs"] or full, math.ceil((budget - search) / refit))
+    cycle = 2 * EPOCHS_PER_HALF_CYCLE
+    return max(sizes["refit_epochs"] or full, (budget - search) // refit // cycle * cycle)
 
 
 def compare(task: str, args, storage: Path, cache: Path) -> dict:

@@ -102,3 +102,16 @@ def test_figures_print_rounded_with_small_tables_inline():
         "{epochs: 7, share: 0.7778, by: {1: 1, 3: 2}}")
     assert _fmt([{"epoch": 3, "auc": 0.51234}]) == "epoch 3, auc 0.5123"
     assert _fmt([{"auc": 0.5}] * 5) == "5 records (in the JSON file)"
+
+
+
+@pytest.mark.parametrize("task, reference_epochs, epochs", [
+    ("superres", 24, 24),  # 4 references x 24 = 96; search 8 x 4 + 4 x 4 = 48; 48 / 2 refits
+    ("classify", 24, 16),  # 3 x 24 = 72; search 6 x 4 + 3 x 4 = 36; 36 / 2 = 18, whole cycles
+    ("anomaly", 16, 8),  # 1 x 16 is less than the search alone: the preset's refit length
+])
+def test_the_side_by_side_refit_ends_at_the_lr_low_point_within_the_reference_images(
+        task, reference_epochs, epochs):
+    from bench.versus_reference import refit_epochs
+
+    assert refit_epochs(task, "laptop", reference_epochs) == epochs

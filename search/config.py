@@ -86,10 +86,10 @@ class SearchConfig:
     precision: str = "auto"
     """bf16 autocast of every trial's forward passes where its device has bf16 units (GPUs since
     Ampere, CPUs with AVX512-BF16 or AMX), else fp32 (auto); or fp32, or bf16, everywhere."""
-    lr_range: tuple[float, float] = (1e-4, 3e-3)
-    """Bounds of the searched base learning rate."""
-    max_lr_ratio: float = 10.0
-    """Largest max_lr / base_lr the search tries."""
+    lr_range: tuple[float, float] | None = None
+    """Bounds of the searched base learning rate; None: the task's (its space's LR_RANGE)."""
+    max_lr_ratio: float | None = None
+    """Largest max_lr / base_lr the search tries; None: the task's (MAX_LR_RATIO)."""
     seed: int = 0
     optuna_storage: str | None = None
     """An RDB URL for the Optuna study (postgresql://...); None: SQLite in the experiment."""
@@ -103,7 +103,12 @@ class SearchConfig:
     cache_dir: Path = field(default_factory=default_cache_dir)
 
     def __post_init__(self) -> None:
-        get_task(self.task).resolve_models(self.models)  # an unknown task is refused here
+        task = get_task(self.task)  # an unknown task is refused here
+        task.resolve_models(self.models)
+        if self.lr_range is None:
+            object.__setattr__(self, "lr_range", task.space.LR_RANGE)
+        if self.max_lr_ratio is None:
+            object.__setattr__(self, "max_lr_ratio", task.space.MAX_LR_RATIO)
         for flag, value in (("--num-samples", self.num_samples), ("--max-epochs", self.max_epochs),
                             ("--grace-epochs", self.grace_epochs),
                             ("--concurrency", self.concurrency), ("--sim-count", self.sim_count)):

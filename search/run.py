@@ -86,10 +86,12 @@ def build_parser() -> OneLineArgumentParser:
              "bf16 (GPUs since Ampere; CPUs with AVX512-BF16 or AMX, where trials train "
              "1.4-1.9x faster), else fp32; fp32 or bf16: that, everywhere (other CPUs emulate "
              "bf16, many times slower)")
-    add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(1e-4, 3e-3),
-        help="bounds of the searched base learning rate of the cyclic schedule")
-    add("--max-lr-ratio", type=float, default=10.0,
-        help="largest max_lr/base_lr of the cyclic schedule the search tries")
+    add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+        help="bounds of the searched base learning rate of the cyclic schedule (default: the "
+             "task's: superres 3e-5 4e-4, classify and anomaly 1e-4 3e-3)")
+    add("--max-lr-ratio", type=float,
+        help="largest max_lr/base_lr of the cyclic schedule the search tries (default: the "
+             "task's: superres 5, classify and anomaly 10)")
     add("--val-fraction", type=float,
         help="seeded validation split (default: the data's own val/ folder, else 0.1); "
              "given, it re-splits data with a val/ folder too")
@@ -139,7 +141,7 @@ def parse_args(argv: list[str] | None) -> SearchConfig:
     return SearchConfig(
         task=args.task, name=args.name or f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}",
         storage=storage.resolve_storage(args.storage), data=args.data,
-        val_fraction=args.val_fraction, lr_range=tuple(args.lr_range),
+        val_fraction=args.val_fraction, lr_range=args.lr_range and tuple(args.lr_range),
         max_lr_ratio=args.max_lr_ratio, seed=args.seed, resume=args.resume,
         reduction_factor=args.reduction_factor, precision=args.precision,
         optuna_storage=args.optuna_storage,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-LR_RANGE = (1e-4, 3e-3)
-MAX_LR_RATIO = 10.0
+# Cyclic LR peaks up to 2e-3: across the side-by-side runs every SR trial peaking at 1.7e-3 or
+# less trained smoothly (6 of 6) and every one peaking at 3.3e-3 or more oscillated or collapsed
+# below bicubic (5 of 5; docs/benchmarks.md section 9). The reference's 1e-4..5e-4 is inside.
+LR_RANGE = (3e-5, 4e-4)
+MAX_LR_RATIO = 5.0
 
 NETS: dict[str, tuple[str, ...]] = {name: (name,) for name in
                                     ("srresnet", "edsr", "srcnn", "srgan")}

@@ -41,8 +41,8 @@ CLOSE_TO_PERFECT = {"anomaly": (0.995, 0.002)}
 TEST_SEED = 1
 """The simulated test set's seed (the search's data is simulated with seed 0)."""
 TEST_METRIC = {"superres": "model_psnr", "classify": "auc", "anomaly": "auc"}
-REDUCTION_FACTOR = SearchConfig.reduction_factor  # the search side leaves it as it is
 """search.evaluate's name for the task's metric."""
+REDUCTION_FACTOR = SearchConfig.reduction_factor  # the search side leaves it as it is
 
 
 def _test_data(task: str, count: int, cache: Path) -> Path:
@@ -76,7 +76,7 @@ def _test_scores(task: str, model: Path, data: Path, out: Path) -> tuple[float, 
 def _images(experiment: Path) -> tuple[int, list[dict]]:
     """Training images processed by an experiment's trials (its refit's included): the epochs
     each trial trained times the training split; and every trial's history."""
-    manifest = json.loads((experiment / "lenstune.json").read_text())
+    manifest = _manifest(experiment)
     task = manifest["task"]
     trials = trial_histories(experiment, task)
     refits = trial_histories(experiment / "refit", task) if (experiment / "refit").is_dir() else []
@@ -88,7 +88,7 @@ def _images(experiment: Path) -> tuple[int, list[dict]]:
 
 def _best_val(experiment: Path) -> float:
     return json.loads((experiment / "best" / "metrics.json").read_text())["metrics"][
-        get_task(json.loads((experiment / "lenstune.json").read_text())["task"]).metric]
+        get_task(_manifest(experiment)["task"]).metric]
 
 
 def _data_flags(task: str, preset: str, quick: bool) -> list[str]:
@@ -163,7 +163,7 @@ def _reference_side(task: str, args, storage: Path, cache: Path, data: list[str]
                     test: Path) -> dict:
     """The reference configurations trained to their plateau, and at least to the search's
     images; their best scored on the test set."""
-    per_epoch = _train_count(storage / f"{task}-search") * len(references)
+    per_epoch = _manifest(storage / f"{task}-search")["train_count"] * len(references)
     epochs = max(args.reference_epochs[task], math.ceil(search_images / per_epoch))
     reference = storage / f"{task}-reference"
     start = time.perf_counter()
@@ -177,8 +177,9 @@ def _reference_side(task: str, args, storage: Path, cache: Path, data: list[str]
                                      epochs, trials)))
 
 
-def _train_count(experiment: Path) -> int:
-    return json.loads((experiment / "lenstune.json").read_text())["train_count"]
+def _manifest(experiment: Path) -> dict:
+    """What search.run wrote of an experiment (its task, training items...)."""
+    return json.loads((experiment / "lenstune.json").read_text())
 
 
 def _saved_references(paths: list[Path], args) -> dict:

@@ -41,6 +41,15 @@ DASHBOARD_TOKEN = ("it asks for the cluster's token: `ray get-auth-token` prints
                    "~/.ray/auth_token")
 
 
+def _per_task(default) -> str:
+    """A default each task's space gives (`default(space)`), for the help text."""
+    return ", ".join(f"{name} {default(get_task(name).space)}" for name in task_names())
+
+
+def _short(x: float) -> str:
+    return f"{x:.0e}".replace("e-0", "e-")
+
+
 def build_parser() -> OneLineArgumentParser:
     parser = OneLineArgumentParser(
         prog="python -m search.run",
@@ -88,10 +97,10 @@ def build_parser() -> OneLineArgumentParser:
              "bf16, many times slower)")
     add("--lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
         help="bounds of the searched base learning rate of the cyclic schedule (default: the "
-             "task's: superres 3e-5 4e-4, classify and anomaly 1e-4 3e-3)")
+             "task's: " + _per_task(lambda s: " ".join(map(_short, s.LR_RANGE))) + ")")
     add("--max-lr-ratio", type=float,
         help="largest max_lr/base_lr of the cyclic schedule the search tries (default: the "
-             "task's: superres 5, classify and anomaly 10)")
+             "task's: " + _per_task(lambda s: f"{s.MAX_LR_RATIO:g}") + ")")
     add("--val-fraction", type=float,
         help="seeded validation split (default: the data's own val/ folder, else 0.1); "
              "given, it re-splits data with a val/ folder too")

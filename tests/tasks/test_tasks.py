@@ -43,15 +43,18 @@ def test_superres_space_gets_the_lr_options():
 
 def test_each_task_searches_its_own_lr_range_unless_told():
     from search.run import parse_args
-    from spaces import superres
+    from spaces import anomaly, classify, superres
 
     for argv, expected in ((["--task", "superres"], (superres.LR_RANGE, superres.MAX_LR_RATIO)),
-                           (["--task", "classify"], ((1e-4, 3e-3), 10.0)),
+                           (["--task", "classify"], ((1e-4, 1e-3), 5.0)),
+                           (["--task", "anomaly"], ((1e-4, 3e-3), 10.0)),
                            (["--task", "superres", "--lr-range", "1e-4", "3e-3",
                              "--max-lr-ratio", "10"], ((1e-4, 3e-3), 10.0))):
         cfg = parse_args(argv)
         assert (cfg.lr_range, cfg.max_lr_ratio) == expected
     assert superres.LR_RANGE[1] * superres.MAX_LR_RATIO <= 2e-3  # the SR nets' stable peaks
+    assert classify.LR_RANGE[1] * classify.MAX_LR_RATIO <= 5e-3  # the classifiers' stable peaks
+    assert anomaly.LR_RANGE[1] * anomaly.MAX_LR_RATIO > 1.2e-2  # the anomaly winner's peak
 
 
 def test_precision_reaches_every_trial():

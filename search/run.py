@@ -50,11 +50,19 @@ def _short(x: float) -> str:
     return f"{x:.0e}".replace("e-0", "e-")
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default where it has one; a None default (the preset's or the task's,
+    which the help text says) would only add "(default: None)"."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def build_parser() -> OneLineArgumentParser:
     parser = OneLineArgumentParser(
         prog="python -m search.run",
         description="Hyperparameter search (Optuna TPE + ASHA on Ray Tune) for a DeepLense task.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_DefaultsHelp)
     add = parser.add_argument
     add("--task", required=True, help=f"one of: {', '.join(task_names())}")
     add("--preset", choices=sorted(PRESETS), default="laptop",

@@ -57,6 +57,15 @@ def test_each_task_searches_its_own_lr_range_unless_told():
     assert anomaly.LR_RANGE[1] * anomaly.MAX_LR_RATIO > 1.2e-2  # the anomaly winner's peak
 
 
+def test_help_gives_each_tasks_lr_bounds_and_no_empty_defaults():
+    from search.run import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "superres 3e-5 4e-4, classify 1e-4 1e-3, anomaly 1e-4 3e-3" in text
+    assert "superres 5, classify 5, anomaly 10" in text
+    assert "(default: laptop)" in text and "default: None" not in text
+
+
 def test_precision_reaches_every_trial():
     for task in ("superres", "classify"):
         cfg = SearchConfig(task=task, name="p", precision="bf16")

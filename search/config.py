@@ -16,7 +16,7 @@ it arrives; search.promotion_asha pauses it until later arrivals make it top (or
 ends)."""
 
 # The defaults of every size-like option, per preset; a task adds its own (tasks/). `laptop`
-# finishes on 2 CPU cores in 6-23 minutes; `cluster` is the reference scale, for GPUs. Each
+# finishes on 2 CPU cores in 13-23 minutes; `cluster` is the reference scale, for GPUs. Each
 # rung (grace * rf^k) and the last epoch fall at the cyclic LR's low point (a multiple of its
 # 4-epoch cycle); a rung after 2 epochs ranked trials by how fast they start, not how they end.
 PRESETS: dict[str, dict] = {

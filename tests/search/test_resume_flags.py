@@ -46,7 +46,7 @@ def test_the_command_that_started_the_search_resumes_it(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("flags, message", [
     (["--seed", "3"], "where --seed is 0, not 3"),
-    (["--lr-range", "1e-4", "1e-3"], "where --lr-range is 0.0001 0.003, not 0.0001 0.001"),
+    (["--lr-range", "1e-4", "3e-3"], "where --lr-range is 0.0001 0.001, not 0.0001 0.003"),
     (["--data", "elsewhere"], "where --data is the simulated default, not elsewhere"),
     (["--val-fraction", "0.2"], "where --val-fraction is its default, not 0.2"),
     (["--asha", "stop"], "where --asha is pause, not stop"),

@@ -54,3 +54,14 @@ def test_every_familys_suggestion_has_a_field_in_the_trial_config():
 
     fields = {f.name for f in dataclasses.fields(ClassifyTrialConfig)}
     assert {f"{family}_model" for family in classify.NETS} <= fields
+
+
+def test_each_space_searches_its_own_lr_bounds_by_default():
+    # anomaly borrows classify's space but not its bounds (bench.learning_curves calls it bare)
+    for module in (classify, anomaly):
+        trial = optuna.create_study().ask()
+        module.space(trial)
+        lr = trial.distributions["base_lr"]
+        assert (lr.low, lr.high) == module.LR_RANGE
+        assert trial.distributions["lr_ratio"].high == module.MAX_LR_RATIO
+    assert anomaly.LR_RANGE != classify.LR_RANGE

@@ -93,7 +93,7 @@ space_module = types.ModuleType("brightness_space")
 space_module.NETS = {"tiny": ("tiny",)}
 space_module.WARM_START = [{"width": 4, "base_lr": 3e-3, "lr_ratio": 2.0}]
 space_module.net_of = lambda point: "tiny"
-space_module.LR_RANGE, space_module.MAX_LR_RATIO = (1e-4, 3e-3), 10.0  # the search's defaults
+space_module.LR_RANGE, space_module.MAX_LR_RATIO = (1e-4, 3e-3), 10.0  # its default bounds
 
 
 def _space(trial, lr_range, max_lr_ratio, models=None):
